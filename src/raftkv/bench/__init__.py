@@ -1,0 +1,1 @@
+"""raftkv-bench: throughput, latency and failover, side by side with etcd."""

@@ -1,0 +1,1 @@
+"""History checkers: linearizability of per-key register histories (Wing-Gong/Lowe)."""

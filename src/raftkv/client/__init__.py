@@ -1,0 +1,1 @@
+"""Clients of the HTTP contract: one node, or a cluster."""

@@ -1,0 +1,81 @@
+"""The Raft consensus core: a pure, deterministic state machine (no I/O, no clock, no asyncio).
+
+See docs/core-api.md for the contract between the core and its drivers.
+"""
+
+from .config import CoreConfig
+from .errors import (
+    AlreadyInitialized,
+    Compacted,
+    InvalidMembership,
+    InvariantViolation,
+    LearnerLagging,
+    LearnerNotFound,
+    MembershipChangeInProgress,
+    NotInitialized,
+    NotLeader,
+    ProposalDropped,
+    RaftKVError,
+)
+from .messages import (
+    AppendRequest,
+    AppendResponse,
+    Message,
+    ReadIndexRequest,
+    ReadIndexResponse,
+    SnapshotRequest,
+    SnapshotResponse,
+    TimeoutNow,
+    VoteRequest,
+    VoteResponse,
+)
+from .ready import InstallSnapshot, ReadState, Ready, SoftState
+from .types import (
+    EMPTY_MEMBERSHIP,
+    Entry,
+    EntryKind,
+    HardState,
+    Membership,
+    NodeId,
+    NodeInfo,
+    Role,
+    SnapshotMeta,
+)
+
+__all__ = [
+    "EMPTY_MEMBERSHIP",
+    "AlreadyInitialized",
+    "AppendRequest",
+    "AppendResponse",
+    "Compacted",
+    "CoreConfig",
+    "Entry",
+    "EntryKind",
+    "HardState",
+    "InstallSnapshot",
+    "InvalidMembership",
+    "InvariantViolation",
+    "LearnerLagging",
+    "LearnerNotFound",
+    "Membership",
+    "MembershipChangeInProgress",
+    "Message",
+    "NodeId",
+    "NodeInfo",
+    "NotInitialized",
+    "NotLeader",
+    "ProposalDropped",
+    "RaftKVError",
+    "ReadIndexRequest",
+    "ReadIndexResponse",
+    "ReadState",
+    "Ready",
+    "Role",
+    "SnapshotMeta",
+    "SnapshotRequest",
+    "SnapshotResponse",
+    "SoftState",
+    "TimeoutNow",
+    "VoteRequest",
+    "VoteResponse",
+]

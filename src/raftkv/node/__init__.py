@@ -1,0 +1,1 @@
+"""The node runtime: aiohttp server, peer transport, driver loop, config, logging."""

@@ -1,0 +1,1 @@
+"""Storage: the durable log store, hard state, snapshots and node identity."""

@@ -1,0 +1,1 @@
+"""The scenario framework (TF): deployers, workloads, observer, expectations, nemeses."""
