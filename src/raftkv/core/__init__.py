@@ -47,6 +47,7 @@ __all__ = [
     "AlreadyInitialized",
     "AppendRequest",
     "AppendResponse",
+    "BootState",
     "Compacted",
     "CoreConfig",
     "Entry",

@@ -108,3 +108,16 @@ class SnapshotMeta(msgspec.Struct, frozen=True):
 
 
 EMPTY_MEMBERSHIP = Membership(configs=(frozenset(),), nodes={})
+
+
+class BootState(msgspec.Struct, frozen=True):
+    """What storage recovered at start: the durable hard state, the latest snapshot's
+    metadata (if any) and the log entries after it (contiguous, in index order)."""
+
+    hard_state: HardState = HardState()
+    snapshot: SnapshotMeta | None = None
+    entries: list[Entry] = msgspec.field(default_factory=list)
+
+    @property
+    def pristine(self) -> bool:
+        return self.hard_state.term == 0 and self.snapshot is None and not self.entries
