@@ -32,6 +32,7 @@ from .messages import (
 from .ready import InstallSnapshot, ReadState, Ready, SoftState
 from .types import (
     EMPTY_MEMBERSHIP,
+    BootState,
     Entry,
     EntryKind,
     HardState,

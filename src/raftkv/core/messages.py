@@ -27,8 +27,10 @@ class VoteRequest(msgspec.Struct, frozen=True, tag="vote"):
     def describe(self) -> str:
         kind = "PreVote" if self.pre_vote else "Vote"
         extra = " transfer" if self.transfer else ""
-        return (f"{self.frm}->{self.to} {kind} term={self.term} "
-                f"last={self.last_log_term}/{self.last_log_index}{extra}")
+        return (
+            f"{self.frm}->{self.to} {kind} term={self.term} "
+            f"last={self.last_log_term}/{self.last_log_index}{extra}"
+        )
 
 
 class VoteResponse(msgspec.Struct, frozen=True, tag="vote_resp"):
@@ -61,8 +63,10 @@ class AppendRequest(msgspec.Struct, frozen=True, tag="append"):
 
     def describe(self) -> str:
         ents = ",".join(e.describe() for e in self.entries)
-        return (f"{self.frm}->{self.to} App term={self.term} prev={self.prev_term}/{self.prev_index} "
-                f"commit={self.leader_commit} seq={self.seq} [{ents}]")
+        return (
+            f"{self.frm}->{self.to} App term={self.term} prev={self.prev_term}/{self.prev_index} "
+            f"commit={self.leader_commit} seq={self.seq} [{ents}]"
+        )
 
 
 class AppendResponse(msgspec.Struct, frozen=True, tag="append_resp"):
@@ -84,8 +88,10 @@ class AppendResponse(msgspec.Struct, frozen=True, tag="append_resp"):
     def describe(self) -> str:
         if self.success:
             return f"{self.frm}->{self.to} AppResp term={self.term} ok match={self.match_index} seq={self.seq}"
-        return (f"{self.frm}->{self.to} AppResp term={self.term} reject "
-                f"hint={self.hint_term}/{self.hint_index} seq={self.seq}")
+        return (
+            f"{self.frm}->{self.to} AppResp term={self.term} reject "
+            f"hint={self.hint_term}/{self.hint_index} seq={self.seq}"
+        )
 
 
 class SnapshotRequest(msgspec.Struct, frozen=True, tag="snapshot"):
@@ -114,7 +120,9 @@ class SnapshotResponse(msgspec.Struct, frozen=True, tag="snapshot_resp"):
     seq: int
 
     def describe(self) -> str:
-        return f"{self.frm}->{self.to} SnapResp term={self.term} last={self.last_index} seq={self.seq}"
+        return (
+            f"{self.frm}->{self.to} SnapResp term={self.term} last={self.last_index} seq={self.seq}"
+        )
 
 
 class TimeoutNow(msgspec.Struct, frozen=True, tag="timeout_now"):

@@ -69,13 +69,19 @@ class KvStateMachine:
         session = self._sessions.get(client)
         if session is not None:
             if cmd.serial < session.last_serial:
-                return KvResult(ok=False, error="stale_serial",
-                                message=f"serial {cmd.serial} is below the session's last serial {session.last_serial}")
+                return KvResult(
+                    ok=False,
+                    error="stale_serial",
+                    message=f"serial {cmd.serial} is below the session's last serial {session.last_serial}",
+                )
             if cmd.serial == session.last_serial:
                 if digest == session.digest:
                     return session.response
-                return KvResult(ok=False, error="serial_conflict",
-                                message=f"serial {cmd.serial} was already used for a different write")
+                return KvResult(
+                    ok=False,
+                    error="serial_conflict",
+                    message=f"serial {cmd.serial} was already used for a different write",
+                )
         result = KvResult(ok=True, previous=self.kv.get(cmd.key))
         self.kv[cmd.key] = cmd.value
         self._sessions[client] = _Session(cmd.serial, digest, result)
@@ -85,7 +91,9 @@ class KvStateMachine:
         return result
 
     def snapshot(self) -> bytes:
-        return msgspec.msgpack.encode(_Snapshot(self.applied_index, self.kv, list(self._sessions.items())))
+        return msgspec.msgpack.encode(
+            _Snapshot(self.applied_index, self.kv, list(self._sessions.items()))
+        )
 
     def restore(self, data: bytes) -> None:
         snap = msgspec.msgpack.decode(data, type=_Snapshot)
