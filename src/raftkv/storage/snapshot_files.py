@@ -1,0 +1,97 @@
+"""Snapshot files: `snapshots/snap-<term>-<index>.bin`, one self-checking file per snapshot.
+
+Layout: magic, u32 length of the msgpack `SnapshotMeta`, the meta, the state-machine bytes,
+then a crc32 of everything before it. Files are written with temp + fsync + rename + directory
+fsync, so a crash leaves either no file or a whole one; the crc catches what the disk mangles
+later. Which file is current is recorded in sqlite, never guessed from the directory.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from pathlib import Path
+
+import msgspec
+
+from raftkv.core.types import SnapshotMeta
+
+from .durable_files import TEMP_SUFFIX, write_file_durably
+from .errors import StorageError
+
+MAGIC = b"RKVSNAP1"
+_LENGTH = struct.Struct(">I")
+_FILE_NAME = re.compile(r"snap-(\d+)-(\d+)\.bin")
+_meta_encoder = msgspec.msgpack.Encoder()
+_meta_decoder = msgspec.msgpack.Decoder(SnapshotMeta)
+
+
+def snapshot_file_name(meta: SnapshotMeta) -> str:
+    return f"snap-{meta.last_term}-{meta.last_index}.bin"
+
+
+def encode_snapshot(meta: SnapshotMeta, data: bytes) -> bytes:
+    meta_bytes = _meta_encoder.encode(meta)
+    body = b"".join((MAGIC, _LENGTH.pack(len(meta_bytes)), meta_bytes, data))
+    return body + _LENGTH.pack(zlib.crc32(body))
+
+
+def decode_snapshot(raw: bytes, path: Path) -> tuple[SnapshotMeta, bytes]:
+    """Split a snapshot file into meta and data; `StorageError` if it is not whole."""
+    header = len(MAGIC) + _LENGTH.size
+    if len(raw) < header + _LENGTH.size or not raw.startswith(MAGIC):
+        raise StorageError(f"snapshot file {path} is truncated or not a snapshot")
+    body, (crc,) = raw[: -_LENGTH.size], _LENGTH.unpack(raw[-_LENGTH.size :])
+    if zlib.crc32(body) != crc:
+        raise StorageError(f"snapshot file {path} is corrupt (checksum mismatch)")
+    (meta_length,) = _LENGTH.unpack_from(body, len(MAGIC))
+    try:
+        meta = _meta_decoder.decode(body[header : header + meta_length])
+    except msgspec.DecodeError as exc:
+        raise StorageError(f"snapshot file {path} has unreadable metadata: {exc}") from exc
+    return meta, body[header + meta_length :]
+
+
+class SnapshotDirectory:
+    """The `snapshots/` directory of a data directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def write(self, meta: SnapshotMeta, data: bytes) -> Path:
+        """Write the snapshot durably under its final name; returns the path."""
+        path = self.directory / snapshot_file_name(meta)
+        write_file_durably(path, encode_snapshot(meta, data))
+        return path
+
+    def read(self, meta: SnapshotMeta) -> bytes:
+        """The state-machine bytes of the snapshot that `meta` (from sqlite) names."""
+        path = self.directory / snapshot_file_name(meta)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise StorageError(f"cannot read snapshot file {path}: {exc.strerror}") from exc
+        stored_meta, data = decode_snapshot(raw, path)
+        if stored_meta != meta:
+            raise StorageError(f"snapshot file {path} does not hold the recorded snapshot")
+        return data
+
+    def remove_all_but(self, current: SnapshotMeta | None) -> list[Path]:
+        """Delete stray temp files and every snapshot file but `current`'s; returns them.
+
+        Safe at any time on the writer: a file is current only once sqlite names it, and
+        sqlite names a file only after it is durable.
+        """
+        keep = snapshot_file_name(current) if current is not None else None
+        removed: list[Path] = []
+        try:
+            for path in self.directory.iterdir():
+                stray_temp = path.name.endswith(TEMP_SUFFIX)
+                old_snapshot = _FILE_NAME.fullmatch(path.name) and path.name != keep
+                if stray_temp or old_snapshot:
+                    path.unlink()
+                    removed.append(path)
+        except OSError as exc:
+            raise StorageError(f"cannot clean snapshot directory {self.directory}: {exc}") from exc
+        return removed
