@@ -1,0 +1,255 @@
+"""Runs a topology as a Docker Compose project and controls its containers.
+
+Node control maps onto Docker: a graceful stop is `docker compose stop` (SIGTERM, then
+SIGKILL after the grace period), a kill is `docker compose kill -s SIGKILL`, a start is
+`docker compose start` (same container, same named volume, so the node keeps its data).
+For chaos work the deployer also disconnects and reconnects a node's network and pauses
+and unpauses its container. `cleanup` saves the logs beside the compose file and removes
+containers, network and volumes, unless COMPOSE_RUNNER_PRESERVE=1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from raftkv.core.errors import RaftKVError
+
+from . import compose_cli
+from .compose_cli import DockerCommandError
+from .compose_project import (
+    DEFAULT_IMAGE,
+    NETWORK,
+    STOP_GRACE_SECONDS,
+    ComposeProject,
+    new_project_name,
+    render_project,
+)
+from .deployer import Deployer, NodeEndpoint, RestartMode, Topology, node_id_of
+
+#: Docker steps that create or remove containers can take a while on a loaded machine.
+COMPOSE_TIMEOUT = 180.0
+CONTROL_TIMEOUT = 60.0
+PRESERVE_ENV = "COMPOSE_RUNNER_PRESERVE"
+IMAGE_ENV = "OPENRAFT_KV_IMAGE"
+BUILD_COMMAND = (
+    "scripts/build-image.sh   # or: docker build -t raftkv-node:local -f deploy/Dockerfile ."
+)
+
+
+class MissingImage(RaftKVError):
+    """The node image is not in the local engine; the message says how to build it."""
+
+
+def configured_image() -> str:
+    return os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE
+
+
+async def wait_all_ready(deployer: Deployer, names: list[str], timeout: float) -> None:
+    """Waits for every node at once; the first failure (say, a node that exited) is raised
+    as itself, not wrapped in an ExceptionGroup, and the other waits are cancelled."""
+    try:
+        async with asyncio.TaskGroup() as waits:
+            for name in names:
+                waits.create_task(deployer.wait_ready(name, timeout))
+    except BaseExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+
+
+class ComposeDeployer(Deployer):
+    """One Compose project per instance; nodes are reached on 127.0.0.1 host ports."""
+
+    capabilities = frozenset({"kill", "pause", "partition"})
+
+    def __init__(
+        self,
+        image: str | None = None,
+        project_name: str | None = None,
+        run_dir: Path | None = None,
+        ready_timeout: float = 90.0,
+        preserve: bool | None = None,
+    ) -> None:
+        self.image = image or configured_image()
+        self.project_name = project_name or new_project_name()
+        self.run_dir = run_dir or Path(tempfile.gettempdir()) / "raftkv-tf" / self.project_name
+        self.ready_timeout = ready_timeout
+        self.preserve = os.environ.get(PRESERVE_ENV) == "1" if preserve is None else preserve
+        self._project: ComposeProject | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._cleaned = False
+
+    async def deploy(self, topology: Topology) -> list[NodeEndpoint]:
+        if not await compose_cli.image_exists(self.image):
+            raise MissingImage(
+                f"image {self.image} is not in the local Docker engine; build it with: "
+                f"{BUILD_COMMAND} (or set {IMAGE_ENV} to an existing tag)"
+            )
+        self._project = render_project(topology, self.project_name, self.image, self.run_dir)
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0))
+        await self._compose("up", "-d", "--pull", "never", "--no-build", timeout=COMPOSE_TIMEOUT)
+        names = topology.names()
+        await wait_all_ready(self, names, self.ready_timeout)
+        return [self.endpoint(name) for name in names]
+
+    def endpoint(self, name: str) -> NodeEndpoint:
+        port = self.project.host_ports.get(name)
+        if port is None:
+            raise KeyError(f"no node named {name!r} in compose project {self.project.name}")
+        return NodeEndpoint(
+            name=name,
+            node_id=node_id_of(name),
+            api_addr=f"127.0.0.1:{port}",
+            public_addr=f"{name}:8080",
+        )
+
+    async def start_node(self, name: str) -> None:
+        await self._compose("start", name)
+        await self.wait_ready(name, self.ready_timeout)
+
+    async def stop_node(self, name: str, mode: RestartMode = "graceful") -> None:
+        if mode == "kill":
+            await self._compose("kill", "-s", "SIGKILL", name)
+            await self._wait_stopped(name)
+        else:
+            await self._compose("stop", "-t", str(STOP_GRACE_SECONDS), name)
+
+    async def restart_node(self, name: str, mode: RestartMode = "graceful") -> None:
+        if mode == "graceful":
+            await self._compose("restart", "-t", str(STOP_GRACE_SECONDS), name)
+            await self.wait_ready(name, self.ready_timeout)
+        else:
+            await self.stop_node(name, "kill")
+            await self.start_node(name)
+
+    async def wait_ready(self, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://{self.endpoint(name).api_addr}/healthz"
+        while time.monotonic() < deadline:
+            if await self._healthz_ok(url):
+                return
+            state = await self.container_state(name)
+            if state in {"exited", "dead"}:
+                raise RaftKVError(f"{name} exited while starting; {await self.logs_tail(name)}")
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"{name} did not answer {url} within {timeout:.0f} s")
+
+    # Network and process faults, for chaos scenarios.
+
+    async def disconnect_node(self, name: str) -> None:
+        """Cuts the node off the project network (peers then fail to resolve or reach it)."""
+        await compose_cli.run(
+            ["docker", "network", "disconnect", self.project.network, self.project.container(name)],
+            CONTROL_TIMEOUT,
+        )
+
+    async def reconnect_node(self, name: str) -> None:
+        await compose_cli.run(
+            [
+                "docker",
+                "network",
+                "connect",
+                "--alias",
+                name,
+                self.project.network,
+                self.project.container(name),
+            ],
+            CONTROL_TIMEOUT,
+        )
+
+    async def pause_node(self, name: str) -> None:
+        await self._compose("pause", name)
+
+    async def unpause_node(self, name: str) -> None:
+        await self._compose("unpause", name)
+
+    async def container_state(self, name: str) -> str:
+        """Docker's state of the node's container: running, paused, exited, ..."""
+        result = await compose_cli.run(
+            ["docker", "inspect", "-f", "{{.State.Status}}", self.project.container(name)],
+            CONTROL_TIMEOUT,
+        )
+        return result.stdout.strip()
+
+    async def logs_tail(self, name: str, lines: int = 20) -> str:
+        result = await compose_cli.run(
+            ["docker", "logs", "--tail", str(lines), self.project.container(name)],
+            CONTROL_TIMEOUT,
+            check=False,
+        )
+        output = (result.stdout + result.stderr).strip()
+        return f"last log lines of {name}:\n{output}" if output else f"{name} logged nothing"
+
+    async def cleanup(self) -> None:
+        if self._cleaned:
+            return
+        self._cleaned = True
+        try:
+            if self._project is not None:
+                await self._save_logs()
+                await self._teardown()
+        finally:
+            if self._session is not None:
+                await self._session.close()
+
+    def describe(self) -> str:
+        where = f"files and logs in {self.run_dir}"
+        return f"Docker Compose project {self.project_name} (image {self.image}, network {NETWORK}); {where}"
+
+    @property
+    def project(self) -> ComposeProject:
+        if self._project is None:
+            raise RaftKVError("the compose project is not deployed yet")
+        return self._project
+
+    async def _compose(
+        self, *args: str, timeout: float = CONTROL_TIMEOUT
+    ) -> compose_cli.CommandResult:
+        argv = [
+            "docker",
+            "compose",
+            "-p",
+            self.project.name,
+            "-f",
+            str(self.project.compose_file),
+            *args,
+        ]
+        return await compose_cli.run(argv, timeout)
+
+    async def _healthz_ok(self, url: str) -> bool:
+        assert self._session is not None, "deploy() opens the HTTP session"
+        try:
+            async with self._session.get(url) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    async def _wait_stopped(self, name: str) -> None:
+        deadline = time.monotonic() + CONTROL_TIMEOUT
+        while await self.container_state(name) not in {"exited", "dead"}:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} still runs {CONTROL_TIMEOUT:.0f} s after SIGKILL")
+            await asyncio.sleep(0.05)
+
+    async def _save_logs(self) -> None:
+        try:
+            result = await self._compose(
+                "logs", "--no-color", "--timestamps", timeout=COMPOSE_TIMEOUT
+            )
+        except DockerCommandError as error:
+            print(f"compose: could not save the logs: {error}")
+            return
+        (self.project.directory / "compose.log").write_text(result.stdout + result.stderr)
+
+    async def _teardown(self) -> None:
+        if self.preserve:
+            print(
+                f"compose: {PRESERVE_ENV}=1, keeping project {self.project.name}; remove it with: "
+                f"docker compose -p {self.project.name} -f {self.project.compose_file} down -v"
+            )
+            return
+        await self._compose("down", "-v", "--remove-orphans", "-t", "5", timeout=COMPOSE_TIMEOUT)
