@@ -29,6 +29,7 @@ _SCHEMA = (
 _HARD_STATE_KEY = "hard_state"
 _SNAPSHOT_KEY = "snapshot"
 _SCHEMA_KEY = "schema_version"
+_SYNCHRONOUS_FULL = 2
 _KINDS = {kind.value: kind for kind in EntryKind}
 _encoder = msgspec.msgpack.Encoder()
 _hard_state_decoder = msgspec.msgpack.Decoder(HardState)
@@ -47,6 +48,8 @@ class LogDatabase:
             if mode != "wal":
                 raise StorageError(f"{path}: sqlite refused WAL mode (got {mode!r})")
             self._conn.execute("PRAGMA synchronous=FULL")
+            if self._conn.execute("PRAGMA synchronous").fetchone()[0] != _SYNCHRONOUS_FULL:
+                raise StorageError(f"{path}: sqlite refused synchronous=FULL")
             for statement in _SCHEMA:
                 self._conn.execute(statement)
         self._check_schema_version()
@@ -56,7 +59,7 @@ class LogDatabase:
             row = self._conn.execute(
                 "SELECT value FROM meta WHERE key=?", (_SCHEMA_KEY,)
             ).fetchone()
-            if row is not None and int(row[0]) != SCHEMA_VERSION:
+            if row is not None and row[0] != SCHEMA_VERSION:
                 raise StorageError(
                     f"{self.path}: schema version {row[0]!r}, this build reads {SCHEMA_VERSION}"
                 )
@@ -99,7 +102,10 @@ class LogDatabase:
         with self._errors("read the log"):
             rows = self._conn.execute("SELECT term, idx, kind, data FROM entries ORDER BY idx")
             kinds = _KINDS
-            return [Entry(term, idx, kinds[kind], data) for term, idx, kind, data in rows]
+            try:
+                return [Entry(term, idx, kinds[kind], data) for term, idx, kind, data in rows]
+            except KeyError as exc:
+                raise StorageError(f"{self.path}: a log entry has unknown kind {exc}") from exc
 
     def last_index(self) -> int | None:
         with self._errors("read the last log index"):

@@ -56,7 +56,8 @@ class DurableStore:
         and its meta), then truncate from `entries[0].index` and append, then `hard_state`.
 
         Returns after the fsync. Raises ValueError (nothing written) for entries that would
-        leave a gap or rewrite compacted entries, StorageError if the disk failed.
+        leave a gap or rewrite compacted entries, StorageError if the disk failed. Cancelling
+        the caller does not cancel the write: once submitted, it happens.
         """
         request = PersistRequest(hard_state, tuple(entries), snapshot)
         await self._writer.submit_write(request)
