@@ -55,3 +55,12 @@ async def test_a_failed_commit_fails_the_group_and_every_later_write(tmp_path: P
     await reopened.close()
     assert boot.hard_state == HardState(1, 1)  # the failed transaction left nothing behind
     assert [e.index for e in boot.entries] == [1]
+
+
+async def test_a_second_open_of_the_same_directory_is_refused_until_close(tmp_path: Path) -> None:
+    first = DurableStore.open(tmp_path / "node")
+    with pytest.raises(StorageError, match="in use by another open store"):
+        DurableStore.open(tmp_path / "node")
+    await first.close()
+    second = DurableStore.open(tmp_path / "node")
+    await second.close()

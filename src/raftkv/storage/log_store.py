@@ -15,23 +15,32 @@ from pathlib import Path
 from raftkv.core.ready import InstallSnapshot
 from raftkv.core.types import BootState, Entry, SnapshotMeta
 
+from .directory_lock import DirectoryLock
 from .durable_files import fsync_dir, make_dirs_durably
 from .errors import StorageError
 from .log_db import LogDatabase
-from .log_shape import check_entries, check_installable
+from .log_shape import InvalidWrite, check_entries, check_installable
 from .requests import PersistRequest, SaveSnapshotRequest, WriteRequest
 from .snapshot_files import SnapshotDirectory
 
 DB_FILE = "raft.sqlite3"
+LOCK_FILE = "lock"
 SNAPSHOT_DIR = "snapshots"
 FSYNCS_PER_SNAPSHOT_FILE = 2  # the file, then its directory
 log = logging.getLogger(__name__)
 
 
 class LogStore:
+    """The sqlite log and meta plus the snapshot files of one data directory (writer only)."""
+
     def __init__(self, data_dir: Path) -> None:
         make_dirs_durably(data_dir / SNAPSHOT_DIR)
-        self.db = LogDatabase(data_dir / DB_FILE)
+        self._lock = DirectoryLock(data_dir / LOCK_FILE)
+        try:
+            self.db = LogDatabase(data_dir / DB_FILE)
+        except BaseException:
+            self._lock.release()
+            raise
         try:
             fsync_dir(data_dir)  # the entries of the sqlite file and its WAL
             self.snapshots = SnapshotDirectory(data_dir / SNAPSHOT_DIR)
@@ -44,7 +53,7 @@ class LogStore:
             self.snapshots.remove_all_but(self.snapshot_meta)
             self.last_index = self.db.last_index() or self.snapshot_index
         except BaseException:
-            self.db.close()
+            self.close()
             raise
         self.stats = {"persists": 0, "transactions": 0, "fsyncs": 0, "bytes": 0, "snapshots": 0}
         self.failure: StorageError | None = None
@@ -63,11 +72,15 @@ class LogStore:
         return boot, None if self.latest is None else self.latest[1]
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.db.close()
+        finally:
+            self._lock.release()
 
     def commit_group(self, requests: list[WriteRequest]) -> list[BaseException | None]:
         """Carry out `requests` in order in one transaction; one outcome per request
-        (None: durable; ValueError: refused, nothing written; StorageError: the store failed)."""
+        (None: durable; InvalidWrite: refused, nothing written; StorageError: the store failed).
+        """
         if self.failure is not None:
             return [self.failure] * len(requests)
         snapshot_before = self.snapshot_meta
@@ -87,14 +100,14 @@ class LogStore:
             self._snapshot_committed()
         return outcomes
 
-    def _apply_checked(self, request: WriteRequest) -> ValueError | None:
+    def _apply_checked(self, request: WriteRequest) -> InvalidWrite | None:
         try:
             if isinstance(request, PersistRequest):
                 self.stats["persists"] += 1
                 self._persist(request)
             else:
                 self._save_snapshot(request)
-        except ValueError as refused:
+        except InvalidWrite as refused:
             return refused
         return None
 
@@ -141,12 +154,12 @@ class LogStore:
         if meta.last_index <= self.snapshot_index:
             return  # an installed snapshot already covers it: nothing to compact
         if meta.last_index > self.last_index:
-            raise ValueError(
+            raise InvalidWrite(
                 f"snapshot through {meta.last_index} is beyond the durable log ({self.last_index})"
             )
         stored_term = self._term_at(meta.last_index)
         if stored_term != meta.last_term:
-            raise ValueError(
+            raise InvalidWrite(
                 f"snapshot through {meta.last_term}/{meta.last_index} does not match the log "
                 f"(term {stored_term} at that index)"
             )

@@ -2,6 +2,7 @@
 
 Layout of a data directory: `raft.sqlite3` (+ its WAL) holds the log entries, the hard state
 and the current snapshot's metadata; `snapshots/snap-<term>-<index>.bin` holds snapshot files;
+`lock` is held (flock) while a store is open, so a directory has one writer at a time;
 `identity.json` (see `identity.py`) says whose directory it is.
 """
 
