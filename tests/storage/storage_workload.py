@@ -103,9 +103,9 @@ def random_op(rng: random.Random, model: StoreModel) -> Op:
         return PersistOp(HardState(term, rng.choice([None, 1, 2, 3])), [])
     if roll < 0.92 and model.last_index > model.snapshot_index:
         index = rng.randint(model.snapshot_index + 1, model.last_index)
-        term = model.term_at(index)
-        assert term is not None
-        return SaveSnapshotOp(_meta(index, term), rng.randbytes(rng.randint(0, 64)))
+        stored_term = model.term_at(index)
+        assert stored_term is not None
+        return SaveSnapshotOp(_meta(index, stored_term), rng.randbytes(rng.randint(0, 64)))
     return _install(rng, model)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,29 +45,37 @@ def test_stray_temp_file_from_a_crashed_creation_is_ignored(tmp_path: Path) -> N
     assert load_or_create_identity(tmp_path, 4).node_id == 4
 
 
+def path_is_a_file(root: Path) -> Path:
+    (root / "node").write_text("a file")
+    return root / "node"
+
+
+def parent_is_a_file(root: Path) -> Path:
+    (root / "blocker").write_text("a file")
+    return root / "blocker" / "node"
+
+
+def corrupt_identity(root: Path) -> Path:
+    (root / "node").mkdir()
+    (root / "node" / "identity.json").write_text("{nope")
+    return root / "node"
+
+
+def identity_of_wrong_shape(root: Path) -> Path:
+    (root / "node").mkdir()
+    (root / "node" / "identity.json").write_text('{"node_id": "x"}')
+    return root / "node"
+
+
 @pytest.mark.parametrize(
-    "make_unusable",
-    [
-        pytest.param(lambda d: d.write_text("a file"), id="path-is-a-file"),
-        pytest.param(lambda d: d.parent.joinpath("blocker").write_text("x"), id="parent-is-a-file"),
-        pytest.param(
-            lambda d: (d.mkdir(), d.joinpath("identity.json").write_text("{nope")),
-            id="corrupt-file",
-        ),
-        pytest.param(
-            lambda d: (d.mkdir(), d.joinpath("identity.json").write_text('{"node_id": "x"}')),
-            id="wrong-shape",
-        ),
-    ],
+    "make_unusable", [path_is_a_file, parent_is_a_file, corrupt_identity, identity_of_wrong_shape]
 )
 def test_unusable_directory_is_a_storage_error_naming_the_path(
-    tmp_path: Path, make_unusable
-) -> None:  # type: ignore[no-untyped-def]
-    data_dir = tmp_path / "node"
-    make_unusable(data_dir)
-    target = tmp_path / "blocker" / "node" if not data_dir.exists() else data_dir
-    with pytest.raises(StorageError, match=str(tmp_path)):
-        load_or_create_identity(target, 1)
+    tmp_path: Path, make_unusable: Callable[[Path], Path]
+) -> None:
+    data_dir = make_unusable(tmp_path)
+    with pytest.raises(StorageError, match=str(data_dir)):
+        load_or_create_identity(data_dir, 1)
 
 
 def test_identity_is_a_frozen_struct() -> None:
