@@ -1,6 +1,7 @@
-"""Runs `docker` and `docker compose` commands for the compose deployer (asyncio, no shell).
+"""Runs `docker` and `docker compose` commands for the compose deployer (asyncio, no shell);
+the k8s deployer runs kubectl through the same `run`.
 
-Every failure raises `DockerCommandError` with the command line and the tail of its stderr,
+Every failure raises a `CommandError` with the command line and the tail of its stderr,
 so a failed scenario says which Docker step broke and why.
 """
 
@@ -17,13 +18,17 @@ from raftkv.core.errors import RaftKVError
 STDERR_TAIL_CHARS = 2000
 
 
-class DockerCommandError(RaftKVError):
-    """A docker command failed or timed out."""
+class CommandError(RaftKVError):
+    """An external command (docker, kubectl) failed or timed out."""
 
     def __init__(self, argv: list[str], reason: str) -> None:
         super().__init__(f"`{' '.join(argv)}` failed: {reason}")
         self.argv = argv
         self.reason = reason
+
+
+class DockerCommandError(CommandError):
+    """A docker command failed or timed out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +38,13 @@ class CommandResult:
     stderr: str
 
 
-async def run(argv: list[str], timeout: float, check: bool = True) -> CommandResult:
-    """Runs `argv`; with `check`, a non-zero exit raises DockerCommandError. On timeout or
+async def run(
+    argv: list[str],
+    timeout: float,
+    check: bool = True,
+    error: type[CommandError] = DockerCommandError,
+) -> CommandResult:
+    """Runs `argv`; with `check`, a non-zero exit raises `error`. On timeout or
     cancellation the process is killed before the exception leaves."""
     process = await asyncio.create_subprocess_exec(
         *argv,
@@ -45,7 +55,7 @@ async def run(argv: list[str], timeout: float, check: bool = True) -> CommandRes
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
     except TimeoutError:
-        raise DockerCommandError(argv, f"no answer within {timeout:.0f} s") from None
+        raise error(argv, f"no answer within {timeout:.0f} s") from None
     finally:
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -56,7 +66,7 @@ async def run(argv: list[str], timeout: float, check: bool = True) -> CommandRes
     )
     if check and result.returncode != 0:
         detail = result.stderr.strip()[-STDERR_TAIL_CHARS:] or f"exit code {result.returncode}"
-        raise DockerCommandError(argv, detail)
+        raise error(argv, detail)
     return result
 
 
@@ -68,8 +78,8 @@ async def engine_problem(timeout: float = 15.0) -> str | None:
         result = await run(
             ["docker", "info", "--format", "{{.ServerVersion}}"], timeout, check=False
         )
-    except DockerCommandError as error:
-        return error.reason
+    except DockerCommandError as failure:
+        return failure.reason
     if result.returncode != 0 or not result.stdout.strip():
         lines = result.stderr.strip().splitlines()
         return lines[-1] if lines else f"docker info exited with {result.returncode}"

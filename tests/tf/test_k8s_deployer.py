@@ -1,0 +1,138 @@
+"""The k8s deployer's orchestration against a FAKE kubectl (deploy/testing/fake_kubectl.py),
+plus the no-cluster skip and the required-cluster failure. No real cluster can run here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from raftkv.tf.deployer import Topology
+from raftkv.tf.k8s_deployer import K8sDeployer, cluster_problem, configured_image, skip_or_fail
+
+FAKE_KUBECTL = Path(__file__).parents[2] / "deploy" / "testing" / "fake_kubectl.py"
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def fake_kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    state = tmp_path / "fake-cluster"
+    state.mkdir()
+    monkeypatch.setenv("FAKE_KUBECTL_DIR", str(state))
+    yield [sys.executable, str(FAKE_KUBECTL)]
+
+
+def calls(tmp_path: Path) -> list[list[str]]:
+    lines = (tmp_path / "fake-cluster" / "calls.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def verbs(tmp_path: Path, skip: tuple[str, ...] = ("get", "port-forward")) -> list[str]:
+    """The mutating kubectl calls, in order, as 'verb target' strings."""
+    result = []
+    for argv in calls(tmp_path):
+        args = [arg for arg in argv if arg not in ("-n", "raftkv-fake")]
+        if args[0] not in skip:
+            result.append(" ".join(args[:2]))
+    return result
+
+
+def deployer(fake_kubectl: list[str], tmp_path: Path, preserve: bool = False) -> K8sDeployer:
+    return K8sDeployer(
+        image="raftkv-node:test",
+        namespace="raftkv-fake",
+        run_dir=tmp_path / "manifests",
+        kubectl=fake_kubectl,
+        ready_timeout=20,
+        preserve=preserve,
+    )
+
+
+async def test_deploy_restart_modes_and_cleanup(fake_kubectl: list[str], tmp_path: Path) -> None:
+    async with deployer(fake_kubectl, tmp_path) as k8s:
+        endpoints = await k8s.deploy(Topology(nodes=3))
+        assert [e.public_addr for e in endpoints] == [
+            f"node-{i}.raftkv.raftkv-fake.svc:8080" for i in range(3)
+        ]
+        addresses = [e.api_addr for e in endpoints]
+        await k8s.restart_node("node-1", "graceful")
+        await k8s.restart_node("node-2", "kill")
+        assert [k8s.endpoint(e.name).api_addr for e in endpoints] == addresses
+    assert verbs(tmp_path) == [
+        "apply -k",
+        "delete pod",
+        "exec node-2",
+        "delete namespace",
+    ]
+    every_call = calls(tmp_path)
+    (kill,) = [argv for argv in every_call if "exec" in argv]
+    assert kill[kill.index("--") + 1 :] == [
+        "python3",
+        "-c",
+        "import os, signal; os.kill(-1, signal.SIGKILL)",
+    ]
+    (graceful,) = [argv for argv in every_call if "delete" in argv and "pod" in argv]
+    assert "--force" not in graceful and "--grace-period=0" not in graceful
+    forwards = [argv for argv in every_call if "port-forward" in argv]
+    # One forward per node at deploy, then one more for each restarted node, on the same port.
+    assert sorted(argv[-2] for argv in forwards) == [
+        "pod/node-0",
+        "pod/node-1",
+        "pod/node-1",
+        "pod/node-2",
+        "pod/node-2",
+    ]
+    assert {argv[-1] for argv in forwards if argv[-2] == "pod/node-1"} == {
+        addresses[1].split(":")[1] + ":8080"
+    }
+
+
+async def test_preserve_keeps_the_namespace(
+    fake_kubectl: list[str], tmp_path: Path, capsys
+) -> None:
+    async with deployer(fake_kubectl, tmp_path, preserve=True) as k8s:
+        await k8s.deploy(Topology(nodes=1))
+    assert verbs(tmp_path) == ["apply -k"]
+    assert "kubectl delete namespace raftkv-fake" in capsys.readouterr().out
+
+
+async def test_cluster_problem_names_why(
+    fake_kubectl: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert await cluster_problem(fake_kubectl) is None
+    monkeypatch.setenv("FAKE_KUBECTL_CLUSTER", "down")
+    assert "was refused" in (await cluster_problem(fake_kubectl) or "")
+    monkeypatch.setenv("FAKE_KUBECTL_CLUSTER", "none")
+    assert "no current context" in (await cluster_problem(fake_kubectl) or "")
+    assert "not installed" in (await cluster_problem(["kubectl-that-does-not-exist"]) or "")
+
+
+def test_no_cluster_skips_with_one_line(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.delenv("K8S_RUNNER_REQUIRE_CLUSTER", raising=False)
+    assert skip_or_fail("no kubeconfig", "k8s_failover") == 0
+    assert (
+        capsys.readouterr().out
+        == "SKIP k8s_failover: no Kubernetes cluster reachable: no kubeconfig\n"
+    )
+
+
+def test_required_cluster_turns_the_skip_into_a_failure(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("K8S_RUNNER_REQUIRE_CLUSTER", "1")
+    assert skip_or_fail("no kubeconfig", "k8s_failover") == 1
+    assert capsys.readouterr().out.startswith("FAIL k8s_failover: K8S_RUNNER_REQUIRE_CLUSTER=1")
+
+
+def test_image_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENRAFT_KV_K8S_IMAGE", raising=False)
+    monkeypatch.delenv("OPENRAFT_KV_IMAGE", raising=False)
+    assert configured_image() == "raftkv-node:local"
+    monkeypatch.setenv("OPENRAFT_KV_IMAGE", "shared:1")
+    assert configured_image() == "shared:1"
+    monkeypatch.setenv("OPENRAFT_KV_K8S_IMAGE", "k8s-only:2")
+    assert configured_image() == "k8s-only:2"
