@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
+import sys
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -173,3 +175,39 @@ async def test_preserve_keeps_the_project(standin_image: str, tmp_path: Path) ->
             capture_output=True,
         )
     assert leftovers(deployer.project_name) == {"container": "", "volume": "", "network": ""}
+
+
+INTERRUPTED_RUN = """
+import asyncio, sys
+from pathlib import Path
+from raftkv.tf.compose_deployer import ComposeDeployer
+from raftkv.tf.deployer import Topology
+
+async def main():
+    async with ComposeDeployer(image=sys.argv[1], project_name=sys.argv[2], run_dir=Path(sys.argv[3])) as deployer:
+        await deployer.deploy(Topology(nodes=2))
+        print("deployed", flush=True)
+        await asyncio.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+def test_ctrl_c_tears_the_project_down(standin_image: str, tmp_path: Path) -> None:
+    project = f"raftkv-ctrlc-{os.getpid()}"
+    run = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED_RUN, standin_image, project, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert run.stdout is not None
+        assert run.stdout.readline() == "deployed\n", run.stderr.read() if run.stderr else ""
+        assert leftovers(project)["container"]
+        run.send_signal(signal.SIGINT)
+        run.wait(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert leftovers(project) == {"container": "", "volume": "", "network": ""}
