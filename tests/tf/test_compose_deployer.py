@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from raftkv.core.errors import RaftKVError
 from raftkv.tf import compose_cli
 from raftkv.tf.compose_deployer import ComposeDeployer, MissingImage, configured_image
-from raftkv.tf.deployer import Topology
+from raftkv.tf.deployer import NodeSettings, Topology
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(240)]
 
@@ -153,6 +154,12 @@ async def test_missing_image_names_the_build_command(standin_image: str, tmp_pat
             await deployer.deploy(Topology(nodes=1))
 
 
+async def test_a_node_that_exits_at_start_is_reported_with_its_logs(deployer: ComposeDeployer) -> None:
+    settings = NodeSettings(extra={"standin_exit_at_start": True})
+    with pytest.raises(RaftKVError, match=r"node-0 exited while starting(.|\n)*told to exit at start"):
+        await deployer.deploy(Topology(nodes=1, settings=settings))
+
+
 async def test_preserve_keeps_the_project(standin_image: str, tmp_path: Path) -> None:
     deployer = ComposeDeployer(image=standin_image, run_dir=tmp_path, preserve=True)
     try:
@@ -181,7 +188,8 @@ INTERRUPTED_RUN = """
 import asyncio, sys
 from pathlib import Path
 from raftkv.tf.compose_deployer import ComposeDeployer
-from raftkv.tf.deployer import Topology
+from raftkv.core.errors import RaftKVError
+from raftkv.tf.deployer import NodeSettings, Topology
 
 async def main():
     async with ComposeDeployer(image=sys.argv[1], project_name=sys.argv[2], run_dir=Path(sys.argv[3])) as deployer:

@@ -3,7 +3,8 @@
 It checks the compose plumbing (ports, config mount, volume, service DNS, faults) without
 depending on the real node: GET /healthz answers ok; GET /state reports the mounted config
 and how many times this container's data volume has seen a start; GET /peer/<name> fetches
-another service's /healthz by its DNS name.
+another service's /healthz by its DNS name. A config line `standin_exit_at_start: true`
+makes it exit at once.
 """
 
 import json
@@ -52,6 +53,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+if "standin_exit_at_start: true" in CONFIG.read_text():
+    # Lets a test check how the deployer reports a node that dies while starting.
+    sys.exit("stand-in told to exit at start by its config")
 BOOTS_AT_START = count_boot()
 server = ThreadingHTTPServer(("0.0.0.0", 8080), Handler)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
