@@ -1,0 +1,193 @@
+"""The search for a linearization of one register's history (Wing & Gong, with Lowe's ideas).
+
+Wing & Gong (1993) search depth-first for a sequential order of the operations that respects
+real time and the register's semantics. Lowe ("Testing for linearizability", 2017) adds two
+ideas used here:
+
+- Just-in-time linearization: an operation is linearized only when the history forces it,
+  at the return of an operation that is not yet linearized. At such a decision point the
+  search linearizes a chain of pending writes until the returning operation is linearized.
+  Any linearization can be reordered into this shape by moving each linearization point as
+  late as possible, so the search stays complete.
+- Memoization of configurations: a configuration is (event position, register value,
+  bitset of linearized operations); one that failed once fails again, so it is never
+  explored twice.
+
+Two dominance rules for registers prune the chains without losing completeness:
+
+- A pending read whose value equals the register's value is linearized at once: doing so
+  changes nothing and only removes an obligation.
+- A write whose outcome is unknown ("info") may also never happen, so linearizing it is only
+  worth it when some pending read observes it right away; otherwise the next write of the
+  chain overwrites it unseen, which is no better than leaving it out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .operation import Operation
+
+Clock = Callable[[], float]
+
+_DEADLINE_CHECK_EVERY = 256
+"""Search steps between two looks at the clock (the clock may be slow, the steps are not)."""
+
+
+class TimeLimitReached(Exception):
+    """The search ran past its deadline; the history is neither proven nor refuted."""
+
+
+@dataclass(slots=True)
+class _History:
+    """A history compiled to bitsets: operation i is bit 1 << i."""
+
+    values: list[str | None]
+    events: list[tuple[int, bool]]
+    """(operation index, is_call), in time order; calls first among equal times."""
+    called_before: list[int]
+    """called_before[i]: the operations whose call is among events[:i]."""
+    writes: int = 0
+    info_writes: int = 0
+    reads: int = 0
+    reads_by_value: dict[str | None, int] = field(default_factory=dict)
+
+    @classmethod
+    def compile(cls, ops: Sequence[Operation]) -> _History:
+        timed = [(op.invoke, 0, index) for index, op in enumerate(ops)]
+        timed += [(op.finish, 1, index) for index, op in enumerate(ops) if op.complete is not None]
+        timed.sort()
+        history = cls(values=[op.value for op in ops], events=[], called_before=[0])
+        for _, is_return, index in timed:
+            history.events.append((index, not is_return))
+            called = history.called_before[-1]
+            history.called_before.append(called if is_return else called | 1 << index)
+        for index, op in enumerate(ops):
+            bit = 1 << index
+            if op.kind == "read":
+                history.reads |= bit
+                by_value = history.reads_by_value
+                by_value[op.value] = by_value.get(op.value, 0) | bit
+            else:
+                history.writes |= bit
+                if op.outcome == "info":
+                    history.info_writes |= bit
+        return history
+
+
+_Config = tuple[int, str | None, int]
+"""A decision point: (index of the return event, register value, linearized bitset)."""
+
+
+class _Search:
+    """One depth-first search over decision points; `run` answers the question once."""
+
+    def __init__(self, history: _History, deadline: float, clock: Clock) -> None:
+        self._history = history
+        self._deadline = deadline
+        self._clock = clock
+        self._failed: set[_Config] = set()
+        self._steps = 0
+
+    def run(self) -> bool:
+        start = self._advance(0, None, 0)
+        if start is None:
+            return True
+        stack = [(start, iter(self._candidates(start)))]
+        while stack:
+            self._check_deadline()
+            config, candidates = stack[-1]
+            write = next(candidates, None)
+            if write is None:
+                self._failed.add(config)
+                stack.pop()
+                continue
+            child = self._linearize(config, write)
+            if child is None:
+                continue
+            if child is True:
+                return True
+            if child not in self._failed:
+                stack.append((child, iter(self._candidates(child))))
+        return False
+
+    def _check_deadline(self) -> None:
+        if self._steps % _DEADLINE_CHECK_EVERY == 0 and self._clock() > self._deadline:
+            raise TimeLimitReached
+        self._steps += 1
+
+    def _advance(self, position: int, value: str | None, linearized: int) -> _Config | None:
+        """Replay events from `position` until one forces a decision; None at the end."""
+        history = self._history
+        events = history.events
+        while position < len(events):
+            index, is_call = events[position]
+            bit = 1 << index
+            if is_call:
+                if bit & history.reads and history.values[index] == value:
+                    linearized |= bit
+            elif not linearized & bit:
+                return position, value, linearized
+            position += 1
+        return None
+
+    def _candidates(self, config: _Config) -> list[int]:
+        """Pending writes to try at a decision point, the most promising first."""
+        position, _, linearized = config
+        history = self._history
+        returning = history.events[position][0]
+        pending = history.writes & history.called_before[position] & ~linearized
+        ok_writes = _indices(pending & ~history.info_writes)
+        info_writes = _indices(pending & history.info_writes)
+        wanted = history.values[returning]
+        # The returning write itself ends the chain soonest; for a returning read, writes of
+        # the value it returned are the likeliest to explain it.
+        ok_writes.sort(key=lambda i: (i != returning, history.values[i] != wanted))
+        info_writes.sort(key=lambda i: history.values[i] != wanted)
+        return ok_writes + info_writes
+
+    def _linearize(self, config: _Config, write: int) -> _Config | Literal[True] | None:
+        """Linearize `write` at a decision point: the next decision point, True when the
+        history is fully explained, or None when the write is not worth trying here."""
+        position, _, linearized = config
+        history = self._history
+        value = history.values[write]
+        observers = history.reads_by_value.get(value, 0) & history.called_before[position]
+        observers &= ~linearized
+        bit = 1 << write
+        if bit & history.info_writes and not observers:
+            return None
+        linearized |= bit | observers
+        returning = history.events[position][0]
+        if not linearized & 1 << returning:
+            return position, value, linearized
+        following = self._advance(position + 1, value, linearized)
+        return True if following is None else following
+
+
+def _indices(bits: int) -> list[int]:
+    """The positions of the set bits of `bits`, lowest first."""
+    found = []
+    while bits:
+        lowest = bits & -bits
+        found.append(lowest.bit_length() - 1)
+        bits ^= lowest
+    return found
+
+
+def is_linearizable(
+    ops: Sequence[Operation], *, deadline: float = float("inf"), clock: Clock = time.monotonic
+) -> bool:
+    """Whether a history of one register (initially None) is linearizable.
+
+    Operations that constrain nothing (failed ones, reads of unknown outcome) are ignored.
+    Raises TimeLimitReached when `clock()` passes `deadline` before the answer is known.
+    """
+    keys = {op.key for op in ops}
+    if len(keys) > 1:
+        raise ValueError(f"a register history must be of one key, got {sorted(keys)}")
+    history = _History.compile([op for op in ops if op.constrains])
+    return _Search(history, deadline, clock).run()
