@@ -4,12 +4,14 @@ plus the no-cluster skip and the required-cluster failure. No real cluster can r
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from raftkv.tf.compose_project import free_loopback_ports
 from raftkv.tf.deployer import Topology
 from raftkv.tf.k8s_deployer import K8sDeployer, cluster_problem, configured_image, skip_or_fail
 
@@ -136,3 +138,33 @@ def test_image_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     assert configured_image() == "shared:1"
     monkeypatch.setenv("OPENRAFT_KV_K8S_IMAGE", "k8s-only:2")
     assert configured_image() == "k8s-only:2"
+
+
+UNREACHABLE_KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{name: gone, cluster: {server: "https://127.0.0.1:{port}"}}]
+users: [{name: nobody, user: {token: none}}]
+contexts: [{name: gone, context: {cluster: gone, user: nobody}}]
+current-context: gone
+"""
+
+
+async def test_real_kubectl_without_a_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real kubectl, with no kubeconfig and then with one whose API server is a closed
+    loopback port: both are reported as one line, without waiting long."""
+    if shutil.which("kubectl") is None:
+        pytest.fail("kubectl is on every machine of this project")
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    assert (
+        await cluster_problem(["kubectl"])
+        == "kubectl has no current context (no kubeconfig for a cluster)"
+    )
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(UNREACHABLE_KUBECONFIG.replace("{port}", str(free_loopback_ports(1)[0])))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    problem = await cluster_problem(["kubectl"], timeout=5)
+    assert problem is not None and problem.startswith("cluster gone does not answer:")
+    assert "was refused" in problem
