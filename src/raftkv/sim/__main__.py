@@ -1,0 +1,7 @@
+"""`python -m raftkv.sim`."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())

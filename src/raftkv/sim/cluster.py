@@ -1,0 +1,160 @@
+"""A simulated cluster: nodes, their disks, the network and the virtual clock.
+
+`step()` is the unit of simulation (see the package docstring). Faults, the operator and the
+clients act on the cluster through the methods here; checkers watch every node.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from raftkv.core import BootState, CoreConfig, NodeId, NodeInfo, Role
+
+from .checkers import CheckerSet
+from .clients import Clients
+from .events import EventLog
+from .network import Network
+from .node import SimNode, make_core
+from .options import TICK_MS, SimOptions
+from .storage import SimStorage
+
+CoreFactory = Callable[[NodeId, CoreConfig, random.Random, int, BootState | None], Any]
+
+
+def node_info(node_id: NodeId) -> NodeInfo:
+    return NodeInfo(addr=f"sim-{node_id}:80", storage_id=f"disk-{node_id}")
+
+
+class Cluster:
+    """Every node of one run, alive or crashed, and what connects them."""
+
+    def __init__(
+        self,
+        options: SimOptions,
+        core_factory: CoreFactory = make_core,
+        storage_factory: Callable[[], SimStorage] = SimStorage,
+    ) -> None:
+        seeds = options.sub_seeds
+        self.options = options
+        self.config = options.config
+        self.core_factory = core_factory
+        self.storage_factory = storage_factory
+        self.network = Network(random.Random(seeds[0]), options.network)
+        self.storage_rng = random.Random(seeds[1])
+        self.clients = Clients(random.Random(seeds[2]), options.workload)
+        self.core_rng = random.Random(seeds[5])
+        self.checkers = CheckerSet()
+        self.events = EventLog()
+        self.now = 0
+        self.step_no = 0
+        self.node_steps = 0
+        self.nodes: dict[NodeId, SimNode] = {}
+        self.storages: dict[NodeId, SimStorage] = {}
+        self.incarnations: dict[NodeId, int] = {}
+        self.next_id = 0
+
+    # -- the Host protocol of SimNode ------------------------------------------------------
+
+    def send(self, msg: Any) -> None:
+        self.events.add(self.step_no, msg.frm, "send", msg)
+        self.network.send(msg, self.now)
+
+    def record(self, node: NodeId, kind: str, payload: Any = None) -> None:
+        self.events.add(self.step_no, node, kind, payload)
+
+    def persist_delay(self) -> int:
+        faults = self.options.faults
+        rng = self.storage_rng
+        if faults.persist_max == 0 or rng.random() < faults.persist_instant:
+            return 0
+        return rng.randint(1, faults.persist_max)
+
+    # -- lifecycle of nodes -----------------------------------------------------------------
+
+    def new_node(self) -> SimNode:
+        """Start a fresh, pristine node under a never-used id."""
+        node_id = self.next_id
+        self.next_id += 1
+        self.storages[node_id] = self.storage_factory()
+        return self.start(node_id)
+
+    def start(self, node_id: NodeId) -> SimNode:
+        """Boot `node_id` from what its disk holds (pristine if nothing)."""
+        storage = self.storages[node_id]
+        storage.crash()
+        boot = storage.boot_state()
+        incarnation = self.incarnations.get(node_id, 0) + 1
+        self.incarnations[node_id] = incarnation
+        rng = random.Random(self.core_rng.getrandbits(63))
+        core = self.core_factory(
+            node_id, self.config, rng, self.now, None if boot.pristine else boot
+        )
+        node = SimNode(node_id, incarnation, core, storage, self, self.options.snapshot_every)
+        self.nodes[node_id] = node
+        self.record(node_id, "start", f"incarnation {incarnation}")
+        node.observe()
+        return node
+
+    def crash(self, node_id: NodeId) -> None:
+        """Kill the incarnation: memory and the write in flight are lost, the disk stays."""
+        node = self.nodes.pop(node_id)
+        node.storage.crash()
+        self.record(node_id, "crash")
+        self.checkers.on_crash(node_id, node.storage.hard_state.term)
+        self.clients.on_crash(node_id)
+
+    def destroy(self, node_id: NodeId) -> None:
+        """Remove a node for good (it left the cluster): its disk is wiped."""
+        if node_id in self.nodes:
+            self.crash(node_id)
+        self.storages.pop(node_id, None)
+        self.record(node_id, "destroy")
+
+    def initialize(self, node: SimNode) -> None:
+        node.core.initialize(node_info(node.id), f"sim-{self.options.seed}")
+        self.record(node.id, "initialize")
+
+    # -- the step ---------------------------------------------------------------------------
+
+    def advance_clock(self) -> None:
+        self.step_no += 1
+        self.now += TICK_MS
+
+    def deliver(self) -> None:
+        nodes = self.nodes
+        events = self.events
+        step_no = self.step_no
+        for msg in self.network.due(self.now):
+            node = nodes.get(msg.to)
+            if node is not None:
+                events.add(step_no, msg.to, "recv", msg)
+                node.core.step(msg)
+
+    def complete_writes(self) -> None:
+        now = self.now
+        for node in list(self.nodes.values()):
+            pending = node.storage.pending
+            if pending is not None and pending.done_at <= now:
+                node.complete_write()
+
+    def tick(self) -> None:
+        now = self.now
+        for node in self.nodes.values():
+            node.core.tick(now)
+        self.node_steps += len(self.nodes)
+
+    def process(self) -> None:
+        for node in list(self.nodes.values()):
+            node.process()
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def leader(self) -> SimNode | None:
+        """The live node that is leader in the highest term, if any."""
+        best: SimNode | None = None
+        for node in self.nodes.values():
+            if node.role == Role.LEADER and (best is None or node.term > best.term):
+                best = node
+        return best

@@ -1,0 +1,59 @@
+"""The event trace of a run: a digest of every event (for determinism) and the last few in
+full (for failure reports).
+
+Events are kept as (step, node, kind, payload) and turned into text only when a report needs
+them, via the payload's `describe()`, so recording stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from typing import Any
+
+import msgspec
+
+_encode = msgspec.msgpack.Encoder().encode
+
+
+class EventLog:
+    """Records events; `digest()` covers all of them, `describe()` the last `keep`."""
+
+    def __init__(self, keep: int = 30) -> None:
+        self._last: deque[tuple[int, int, str, Any]] = deque(maxlen=keep)
+        self._hash = hashlib.blake2b(digest_size=16)
+        self.count = 0
+
+    def add(self, step: int, node: int, kind: str, payload: Any = None) -> None:
+        self._last.append((step, node, kind, payload))
+        self.count += 1
+        self._hash.update(f"{step}:{node}:{kind}:".encode())
+        if payload is not None:
+            self._hash.update(_encode_payload(payload))
+
+    def digest(self) -> str:
+        return self._hash.hexdigest()
+
+    def describe(self) -> str:
+        return "\n".join(
+            f"  step {step:>6} node {node:>3} {kind}: {_describe(payload)}"
+            for step, node, kind, payload in self._last
+        )
+
+
+def _encode_payload(payload: Any) -> bytes:
+    if isinstance(payload, str):
+        return payload.encode()
+    try:
+        return _encode(payload)
+    except TypeError:
+        return repr(payload).encode()
+
+
+def _describe(payload: Any) -> str:
+    if payload is None:
+        return ""
+    describe = getattr(payload, "describe", None)
+    if describe is not None:
+        return str(describe()).replace("\n", "; ")
+    return str(payload)

@@ -1,0 +1,105 @@
+"""The operator: bootstraps the cluster, then changes membership and moves leadership.
+
+Bootstrap is the production flow: initialize node 0, add the others as learners, promote
+them. Afterwards, at the rate the seed chose, it adds a learner (a fresh pristine node under
+a new id), promotes learners, removes a voter (retain=False) or transfers leadership, and it
+keeps the voter count near the target by re-adding new nodes. Nodes that left the
+configuration are destroyed. Expected refusals (`NotLeader`, `MembershipChangeInProgress`,
+...) are part of the game.
+"""
+
+from __future__ import annotations
+
+import random
+
+from raftkv.core import NodeId, RaftKVError
+
+from .cluster import Cluster, node_info
+from .node import SimNode
+
+MAX_LEARNERS = 2
+LEAVE_GRACE_MS = 3000
+"""A node outside the configuration this long is destroyed (it was removed, or its add failed)."""
+
+
+class Operator:
+    def __init__(self, rng: random.Random, target_voters: int, rate: float) -> None:
+        self.rng = rng
+        self.target = target_voters
+        self.rate = rate
+        self.outside_since: dict[NodeId, int] = {}
+
+    def bootstrap(self, cluster: Cluster) -> None:
+        first = cluster.new_node()
+        cluster.initialize(first)
+        for _ in range(self.target - 1):
+            cluster.new_node()
+
+    def act(self, cluster: Cluster, random_ops: bool) -> None:
+        leader = cluster.leader()
+        if leader is None:
+            return
+        status = leader.core.status()
+        membership = status.membership
+        self._collect_leavers(cluster, status)
+        voters = sorted(membership.voters)
+        learners = sorted(membership.learners)
+        missing = [n for n in sorted(cluster.storages) if n not in membership.nodes]
+        if membership.joint or status.membership_index > status.commit_index:
+            return
+        if missing and len(voters) + len(learners) < self.target + MAX_LEARNERS:
+            self._try(cluster, leader, "add-learner", missing[0])
+        elif learners and len(voters) < self.target:
+            self._try(cluster, leader, "promote", sorted(set(voters) | set(learners)))
+        elif len(voters) + len(learners) < self.target:
+            self._try(cluster, leader, "add-learner", cluster.new_node().id)
+        elif random_ops and self.rng.random() < self.rate:
+            self._random_op(cluster, leader, voters, learners)
+
+    def _random_op(
+        self, cluster: Cluster, leader: SimNode, voters: list[int], learners: list[int]
+    ) -> None:
+        rng = self.rng
+        choice = rng.randrange(4)
+        if choice == 0 and len(learners) < MAX_LEARNERS:
+            self._try(cluster, leader, "add-learner", cluster.new_node().id)
+        elif choice == 1 and learners and len(voters) < 5:
+            self._try(cluster, leader, "promote", [*voters, learners[rng.randrange(len(learners))]])
+        elif choice == 2 and len(voters) > 2:
+            gone = voters[rng.randrange(len(voters))]
+            self._try(cluster, leader, "remove", [v for v in voters if v != gone])
+        else:
+            others = [v for v in voters if v != leader.id]
+            target = others[rng.randrange(len(others))] if others and rng.random() < 0.7 else None
+            self._try(cluster, leader, "transfer", target)
+
+    def _try(self, cluster: Cluster, leader: SimNode, op: str, arg: object) -> None:
+        core = leader.core
+        try:
+            if op == "add-learner":
+                assert isinstance(arg, int)
+                core.add_learner(arg, node_info(arg))
+            elif op in ("promote", "remove"):
+                assert isinstance(arg, list)
+                core.change_membership(set(arg), False)
+            else:
+                assert arg is None or isinstance(arg, int)
+                core.transfer_leadership(arg)
+        except RaftKVError as exc:
+            cluster.record(leader.id, "operator", f"{op} {arg}: refused ({type(exc).__name__})")
+            return
+        cluster.record(leader.id, "operator", f"{op} {arg}")
+
+    def _collect_leavers(self, cluster: Cluster, status: object) -> None:
+        """Destroy nodes that stayed outside both the latest and the committed configuration."""
+        latest = status.membership.nodes  # type: ignore[attr-defined]
+        committed = status.committed_membership.nodes  # type: ignore[attr-defined]
+        now = cluster.now
+        for node_id in sorted(cluster.storages):
+            if node_id in latest or node_id in committed:
+                self.outside_since.pop(node_id, None)
+                continue
+            since = self.outside_since.setdefault(node_id, now)
+            if now - since >= LEAVE_GRACE_MS:
+                self.outside_since.pop(node_id, None)
+                cluster.destroy(node_id)

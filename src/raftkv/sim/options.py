@@ -1,0 +1,132 @@
+"""Everything a seed decides: cluster size, timing, fault rates and the workload.
+
+One `random.Random(seed)` draws every option in a fixed order and then hands out the
+sub-seeds of the components, so a seed (plus the same flags) replays the same run.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass
+
+from raftkv.core import CoreConfig
+
+from .clients import Workload
+from .network import NetworkFaults
+
+TICK_MS = 10
+"""Virtual milliseconds per step."""
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """Per-step probabilities and durations (ms) of node and partition faults."""
+
+    crash: float = 0.0
+    restart_min: int = 100
+    restart_max: int = 2000
+    partition: float = 0.0
+    asymmetric: float = 0.5
+    """Share of partitions that block single directions instead of splitting groups."""
+    partition_min: int = 200
+    partition_max: int = 3000
+    persist_max: int = 0
+    """Upper bound of the fsync delay in ms (0: instant disk)."""
+    persist_instant: float = 0.5
+    """Probability that one write completes without delay."""
+    membership: float = 0.0
+    """Probability per step that the operator tries a membership change or transfer."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimOptions:
+    seed: int
+    nodes: int
+    steps: int
+    liveness_steps: int
+    config: CoreConfig
+    network: NetworkFaults
+    faults: Faults
+    workload: Workload
+    snapshot_every: int
+    sub_seeds: tuple[int, ...]
+    """Seeds of: network, storage, clients, operator, faults, cores."""
+
+    def describe(self) -> str:
+        c, n, f, w = self.config, self.network, self.faults, self.workload
+        return (
+            f"seed={self.seed} nodes={self.nodes} steps={self.steps} "
+            f"liveness_steps={self.liveness_steps} tick={TICK_MS}ms "
+            f"heartbeat={c.heartbeat_interval} election={c.election_timeout_min}-"
+            f"{c.election_timeout_max} loss={n.loss:.3f} dup={n.duplicate:.3f} "
+            f"delay={n.delay_min}-{n.delay_max} long_delay={n.long_delay:.3f} "
+            f"crash={f.crash:.4f} partition={f.partition:.4f} asym={f.asymmetric:.2f} "
+            f"fsync<={f.persist_max} membership={f.membership:.4f} "
+            f"snapshot_every={self.snapshot_every} clients={w.clients} op_rate={w.op_rate:.2f} "
+            f"reads={w.read_ratio:.2f} keys={w.keys}"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOptions:
+    """Draw every option from `seed`; `nodes` (3 to 5) overrides the drawn cluster size."""
+    if nodes is not None and not 1 <= nodes <= 7:
+        raise ValueError(f"--nodes must be between 1 and 7, got {nodes}")
+    if steps < 1:
+        raise ValueError(f"--steps must be >= 1, got {steps}")
+    rng = random.Random(seed)
+    drawn_nodes = rng.randint(3, 5)
+    heartbeat = rng.choice((30, 50, 80))
+    election_min = heartbeat * rng.randint(4, 8)
+    config = CoreConfig(
+        heartbeat_interval=heartbeat,
+        election_timeout_min=election_min,
+        election_timeout_max=election_min * 2,
+        max_append_entries=rng.choice((4, 64, 512)),
+        max_inflight=rng.randint(1, 4),
+        max_promote_lag=rng.choice((50, 1000)),
+    )
+    calm = rng.random() < 0.15
+    network = NetworkFaults(
+        loss=0.0 if calm else rng.uniform(0.0, 0.08),
+        duplicate=0.0 if calm else rng.uniform(0.0, 0.05),
+        delay_min=1,
+        delay_max=rng.randint(2, 40),
+        long_delay=0.0 if calm else rng.uniform(0.0, 0.02),
+        long_delay_max=rng.choice((200, 1000)),
+    )
+    faults = Faults(
+        crash=0.0 if calm else rng.uniform(0.0, 0.004),
+        restart_min=100,
+        restart_max=rng.choice((500, 2000, 5000)),
+        partition=0.0 if calm else rng.uniform(0.0, 0.004),
+        asymmetric=rng.random(),
+        partition_min=200,
+        partition_max=rng.choice((1000, 3000)),
+        persist_max=rng.choice((0, 5, 20, 60)),
+        persist_instant=rng.random(),
+        membership=rng.uniform(0.0, 0.01),
+    )
+    workload = Workload(
+        clients=rng.randint(2, 5),
+        op_rate=rng.uniform(0.05, 0.3),
+        read_ratio=rng.uniform(0.2, 0.6),
+        keys=rng.randint(1, 4),
+        deadline_ms=election_min * 6,
+    )
+    snapshot_every = rng.choice((0, 10, 40, 150))
+    sub_seeds = tuple(rng.getrandbits(63) for _ in range(6))
+    return SimOptions(
+        seed=seed,
+        nodes=drawn_nodes if nodes is None else nodes,
+        steps=steps,
+        liveness_steps=max(1500, 40 * election_min // TICK_MS),
+        config=config,
+        network=network,
+        faults=faults,
+        workload=workload,
+        snapshot_every=snapshot_every,
+        sub_seeds=sub_seeds,
+    )

@@ -1,0 +1,197 @@
+"""Each safety checker, fed good and bad observations directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from raftkv.core import Entry, EntryKind, Role
+from raftkv.sim.checkers import (
+    CheckerSet,
+    CommittedEntries,
+    ElectionSafety,
+    IndexOrder,
+    LeaderCompleteness,
+    LogMatching,
+    Monotonic,
+    SafetyViolation,
+    StateMachineSafety,
+)
+from raftkv.sim.log import SimLog
+
+
+def entry(term: int, index: int, data: bytes = b"") -> Entry:
+    return Entry(
+        term=term, index=index, kind=EntryKind.COMMAND, data=data or b"%d/%d" % (term, index)
+    )
+
+
+def log_of(*terms: int) -> SimLog:
+    log = SimLog()
+    log.append([entry(t, i) for i, t in enumerate(terms, start=1)])
+    return log
+
+
+@dataclass
+class Status:
+    term: int = 1
+    commit_index: int = 0
+    applied_index: int = 0
+    last_index: int = 0
+    snapshot_index: int = 0
+
+
+def test_election_safety_allows_one_leader_per_term() -> None:
+    checker = ElectionSafety()
+    checker.on_role(1, 3, Role.LEADER, SimLog())
+    checker.on_role(1, 3, Role.LEADER, SimLog())
+    checker.on_role(2, 4, Role.LEADER, SimLog())
+    checker.on_role(2, 3, Role.FOLLOWER, SimLog())
+    with pytest.raises(SafetyViolation, match="two leaders in term 3"):
+        checker.on_role(2, 3, Role.LEADER, SimLog())
+
+
+def test_log_matching_accepts_equal_entries_in_two_logs() -> None:
+    checker = LogMatching()
+    a, b = log_of(1, 1, 2), log_of(1, 1, 2)
+    checker.on_log_write(1, a, a.entries, [])
+    checker.on_log_write(2, b, b.entries, [])
+
+
+def test_log_matching_rejects_different_data_at_one_index_and_term() -> None:
+    checker = LogMatching()
+    a = log_of(1, 1)
+    checker.on_log_write(1, a, a.entries, [])
+    b = SimLog()
+    b.append([entry(1, 1), entry(1, 2, b"other")])
+    with pytest.raises(SafetyViolation, match="differs"):
+        checker.on_log_write(2, b, b.entries, [])
+
+
+def test_log_matching_rejects_an_equal_entry_after_a_different_prefix() -> None:
+    checker = LogMatching()
+    a = log_of(1, 3)
+    checker.on_log_write(1, a, a.entries, [])
+    b = log_of(2)
+    checker.on_log_write(2, b, b.entries, [])
+    new = [entry(3, 2, a.entries[1].data)]
+    b.append(new)
+    with pytest.raises(SafetyViolation, match="follows term 2"):
+        checker.on_log_write(2, b, new, [])
+
+
+def test_log_matching_rejects_decreasing_terms() -> None:
+    checker = LogMatching()
+    log = SimLog()
+    log.append([entry(2, 1), entry(1, 2)])
+    with pytest.raises(SafetyViolation, match="terms decrease"):
+        checker.on_log_write(1, log, log.entries, [])
+
+
+def test_state_machine_safety_rejects_a_different_entry_at_an_applied_index() -> None:
+    checker = StateMachineSafety()
+    checker.on_apply(1, 1, entry(1, 1))
+    checker.on_apply(2, 1, entry(1, 1))
+    with pytest.raises(SafetyViolation, match="another node applied"):
+        checker.on_apply(3, 2, entry(2, 1))
+
+
+def test_state_machine_safety_rejects_gaps_and_accepts_a_restore() -> None:
+    checker = StateMachineSafety()
+    checker.on_apply(1, 1, entry(1, 1))
+    with pytest.raises(SafetyViolation, match="expected 2"):
+        checker.on_apply(1, 1, entry(1, 3))
+    checker.on_restore(2, 5)
+    checker.on_apply(2, 1, entry(1, 6))
+
+
+def test_leader_completeness_rejects_a_new_leader_missing_a_committed_entry() -> None:
+    applied = StateMachineSafety()
+    checker = LeaderCompleteness(applied)
+    applied.on_apply(1, 1, entry(1, 1))
+    applied.on_apply(1, 1, entry(1, 2))
+    checker.on_role(2, 2, Role.LEADER, log_of(1, 1, 2))
+    with pytest.raises(SafetyViolation, match="committed in an earlier term"):
+        checker.on_role(3, 3, Role.LEADER, log_of(1))
+
+
+def test_leader_completeness_does_not_blame_a_leader_for_a_later_commit() -> None:
+    applied = StateMachineSafety()
+    checker = LeaderCompleteness(applied)
+    applied.on_apply(1, 4, entry(1, 1))
+    checker.on_role(3, 3, Role.LEADER, SimLog())
+
+
+def test_leader_completeness_checks_current_leaders_when_an_entry_commits() -> None:
+    applied = StateMachineSafety()
+    checker = LeaderCompleteness(applied)
+    checker.on_role(3, 5, Role.LEADER, log_of(1))
+    applied.on_restore(1, 1)
+    late = entry(2, 2)
+    applied.on_apply(1, 2, late)
+    with pytest.raises(SafetyViolation, match="leader 3 of term 5"):
+        checker.on_apply(1, 2, late)
+
+
+def test_committed_entries_cannot_be_overwritten_or_truncated() -> None:
+    applied = StateMachineSafety()
+    checker = CommittedEntries(applied)
+    applied.on_apply(1, 1, entry(1, 1))
+    applied.on_apply(1, 1, entry(1, 2))
+    log = log_of(1)
+    checker.on_log_write(2, log, log.entries, [])
+    with pytest.raises(SafetyViolation, match="over the committed"):
+        checker.on_log_write(2, log, [entry(2, 2)], [])
+    with pytest.raises(SafetyViolation, match="truncated the committed"):
+        checker.on_log_write(2, log, [], [entry(1, 2)])
+
+
+def test_monotonic_rejects_going_back_within_an_incarnation() -> None:
+    checker = Monotonic()
+    checker.on_status(1, 1, Status(term=2, commit_index=5, applied_index=4), 0)
+    with pytest.raises(SafetyViolation, match="commit index went back"):
+        checker.on_status(1, 1, Status(term=2, commit_index=4, applied_index=4), 0)
+
+
+def test_monotonic_allows_volatile_indexes_to_restart_but_not_the_durable_term() -> None:
+    checker = Monotonic()
+    checker.on_status(1, 1, Status(term=3, commit_index=5, applied_index=5), 0)
+    checker.on_crash(1, durable_term=3)
+    checker.on_status(1, 2, Status(term=3, commit_index=0, applied_index=0), 0)
+    checker.on_crash(1, durable_term=3)
+    with pytest.raises(SafetyViolation, match="below its durable term"):
+        checker.on_status(1, 3, Status(term=2), 0)
+
+
+@pytest.mark.parametrize(
+    ("purged", "status"),
+    [
+        (3, Status(snapshot_index=2, applied_index=4, commit_index=5, last_index=6)),
+        (0, Status(snapshot_index=5, applied_index=4, commit_index=5, last_index=6)),
+        (0, Status(snapshot_index=0, applied_index=6, commit_index=5, last_index=6)),
+        (0, Status(snapshot_index=0, applied_index=4, commit_index=7, last_index=6)),
+    ],
+    ids=["purged>snapshot", "snapshot>applied", "applied>commit", "commit>last"],
+)
+def test_index_order_rejects_each_inversion(purged: int, status: Status) -> None:
+    with pytest.raises(SafetyViolation, match="out of order"):
+        IndexOrder().on_status(1, 1, status, purged)
+
+
+def test_index_order_accepts_a_sane_node() -> None:
+    IndexOrder().on_status(
+        1, 1, Status(snapshot_index=2, applied_index=4, commit_index=5, last_index=6), 2
+    )
+
+
+def test_checker_set_dispatches_to_every_checker_that_cares() -> None:
+    checkers = CheckerSet()
+    checkers.on_role(1, 1, Role.LEADER, SimLog())
+    with pytest.raises(SafetyViolation) as caught:
+        checkers.on_role(2, 1, Role.LEADER, SimLog())
+    assert caught.value.checker == "election-safety"
+    checkers.on_apply(1, 1, entry(1, 1))
+    with pytest.raises(SafetyViolation) as caught:
+        checkers.on_apply(2, 1, entry(9, 1))
+    assert caught.value.checker == "state-machine-safety"
