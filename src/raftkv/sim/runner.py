@@ -67,6 +67,8 @@ class Simulation:
         seeds = options.sub_seeds
         self.operator = Operator(random.Random(seeds[3]), options.nodes, options.faults.membership)
         self.faults = FaultInjector(random.Random(seeds[4]), options.faults)
+
+    def bootstrap(self) -> None:
         self.operator.bootstrap(self.cluster)
         self.cluster.process()
 
@@ -101,6 +103,7 @@ class Simulation:
         raise LivenessFailure(f"no convergence after {self.options.liveness_steps} steps: {reason}")
 
     def run(self) -> None:
+        self.bootstrap()
         self.run_safety()
         self.run_liveness()
         self.cluster.clients.expire_all()
