@@ -1,0 +1,137 @@
+"""The node's YAML config: the reference node's fields and defaults, plus raftkv's extras.
+
+A config the node cannot use is refused before anything starts, with one line that names the
+field (`ConfigError`); `main` turns it into exit status 2.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+from raftkv.core import CoreConfig
+
+MIB = 1024 * 1024
+
+NodeIdField = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+PositiveMs = Annotated[int, msgspec.Meta(gt=0)]
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class ConfigError(Exception):
+    """The config is unusable; the message is one line that starts with the field's name."""
+
+
+class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """One node's settings. The first seven fields are the reference node's, same defaults."""
+
+    node_id: NodeIdField
+    http_port: Port
+    public_addr: str
+    peer_addrs: dict[NodeIdField, str] = msgspec.field(default_factory=dict)
+    heartbeat_interval_ms: PositiveMs = 500
+    election_timeout_min_ms: PositiveMs = 1500
+    election_timeout_max_ms: PositiveMs = 3000
+    data_dir: str | None = None
+    """Default: `raftkv-data-<node_id>` beside the config file."""
+    bind_host: str = "0.0.0.0"
+    snapshot_threshold: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+    """Applied entries between two snapshots of the state machine."""
+    auth_token: str | None = None
+    cluster_name: str | None = None
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = MIB
+    forward_timeout_s: PositiveSeconds = 5.0
+    request_timeout_s: PositiveSeconds = 10.0
+    """Deadline of a client request that does not carry one (writes, reads, admin calls)."""
+    max_sessions: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+    max_promote_lag: Annotated[int, msgspec.Meta(ge=0)] = 1000
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def core_config(self) -> CoreConfig:
+        return CoreConfig(
+            heartbeat_interval=self.heartbeat_interval_ms,
+            election_timeout_min=self.election_timeout_min_ms,
+            election_timeout_max=self.election_timeout_max_ms,
+            max_promote_lag=self.max_promote_lag,
+        )
+
+    @property
+    def specific_bind_host(self) -> str | None:
+        """The bind address when it names one interface (peer connections then use it as
+        their source address), None for a wildcard."""
+        return None if self.bind_host in ("0.0.0.0", "::", "") else self.bind_host
+
+
+def load_config(path: Path) -> tuple[NodeConfig, Path]:
+    """Read, decode and check a config file; returns it and its resolved data directory."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"config: cannot read {path}: {exc.strerror}") from exc
+    try:
+        # strict=False: peer_addrs keys may be quoted ("1": ...) as YAML writers often do.
+        config = msgspec.yaml.decode(raw, type=NodeConfig, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_field_message(str(exc))) from exc
+    except msgspec.DecodeError as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        raise ConfigError(f"config: {path} is not valid YAML: {first_line}") from exc
+    check_config(config)
+    data_dir = Path(config.data_dir or f"raftkv-data-{config.node_id}")
+    if not data_dir.is_absolute():
+        data_dir = path.resolve().parent / data_dir
+    return config, data_dir
+
+
+def check_config(config: NodeConfig) -> None:
+    """The cross-field rules msgspec cannot express; raises ConfigError for the first one."""
+    if config.election_timeout_min_ms >= config.election_timeout_max_ms:
+        raise ConfigError(
+            "election_timeout_min_ms: must be below election_timeout_max_ms "
+            f"({config.election_timeout_min_ms} >= {config.election_timeout_max_ms})"
+        )
+    if config.heartbeat_interval_ms >= config.election_timeout_min_ms:
+        raise ConfigError(
+            "heartbeat_interval_ms: must be below election_timeout_min_ms "
+            f"({config.heartbeat_interval_ms} >= {config.election_timeout_min_ms})"
+        )
+    _check_addr("public_addr", config.public_addr)
+    for peer_id, addr in config.peer_addrs.items():
+        _check_addr(f"peer_addrs.{peer_id}", addr)
+    if config.specific_bind_host is not None:
+        try:
+            ipaddress.ip_address(config.bind_host)
+        except ValueError as exc:
+            raise ConfigError(f"bind_host: {config.bind_host!r} is not an IP address") from exc
+    if config.auth_token is not None and not config.auth_token.strip():
+        raise ConfigError("auth_token: must not be empty (leave it out to disable auth)")
+
+
+def _check_addr(field: str, addr: str) -> None:
+    """`host:port` with no scheme and a port in range."""
+    host, sep, port = addr.rpartition(":")
+    if not sep or not host or "/" in addr or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"{field}: {addr!r} is not host:port (no scheme, port 1-65535)")
+
+
+def _field_message(error: str) -> str:
+    """msgspec says "Expected `int`, got `str` - at `$.node_id`"; lead with the field."""
+    message, sep, where = error.rpartition(" - at ")
+    if sep:
+        field = (
+            where.split("`$.")[-1]
+            .rstrip("`")
+            .replace("[...]", "")
+            .replace("[", ".")
+            .replace("]", "")
+        )
+        return f"{field}: {message}"
+    missing = error.removeprefix("Object missing required field ")
+    if missing != error:
+        return f"{missing.strip('`')}: required field is missing"
+    return f"config: {error}"
