@@ -100,15 +100,19 @@ class Clients:
     def act(self, nodes: dict[NodeId, Any], now: int, issue: bool) -> None:
         """One step: expire overdue operations, then let idle clients start new ones."""
         self._expire(now)
-        if not issue or not nodes:
+        if issue:
+            self.issue(nodes, now, self.workload.op_rate)
+
+    def issue(self, nodes: dict[NodeId, Any], now: int, rate: float) -> None:
+        """Each idle client starts an operation with probability `rate`."""
+        if not nodes:
             return
-        workload = self.workload
         rng = self.rng
         for client in self.clients:
-            if client.busy or rng.random() >= workload.op_rate:
+            if client.busy or rng.random() >= rate:
                 continue
             node = self._target(client, nodes)
-            if rng.random() < workload.read_ratio:
+            if rng.random() < self.workload.read_ratio:
                 self._read(client, node, now)
             else:
                 self._write(client, node, now)

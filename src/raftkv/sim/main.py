@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -84,7 +85,18 @@ def report_failure(result: SeedResult, args: argparse.Namespace) -> None:
         print(f"last events:\n{result.events}", flush=True)
 
 
+def _pin_hash_seed() -> None:
+    """Re-run this process with PYTHONHASHSEED=0: iterating a set of str is otherwise not
+    reproducible between runs, and a seed must replay bit for bit."""
+    if os.environ.get("PYTHONHASHSEED") == "0":
+        return
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    os.execve(sys.executable, [sys.executable, "-m", "raftkv.sim", *sys.argv[1:]], env)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:
+        _pin_hash_seed()
     args = parse_args(argv)
     first = args.seed if args.seed is not None else 0
     count = args.seeds if args.seeds is not None else 1
@@ -127,7 +139,3 @@ def _run(seeds: list[int], args: argparse.Namespace) -> int:
         if any(f.status == status for f in failures):
             return code
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
