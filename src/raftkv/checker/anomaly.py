@@ -5,12 +5,15 @@ given to a history that is in fact linearizable. They are looked for in this ord
 
 - read of a value never written: a read returned a value no write wrote (or every write of
   it started only after the read completed);
-- duplicated write: a value written once was read, then another value, then the first value
-  again, each read completing before the next began: the one write took effect twice;
 - lost write / stale read: a read returned a value v although a write of another value
   completed before the read began, and every write of v completed before that write began
   (so it overwrote v). If no read ever returned that write's value, the acknowledged write
-  is lost; otherwise the read is stale.
+  is lost; otherwise the read is stale;
+- duplicated write: a value written once was read, then another value, then the first value
+  again, each read completing before the next began: the one write took effect twice. This
+  comes after the stale read: when the write had long completed before the other value was
+  written, a lagging read is the likelier story than a second application (which happens
+  while the write is still being retried, so within its interval).
 """
 
 from __future__ import annotations
@@ -30,10 +33,15 @@ AnomalyKind = Literal[
 
 @dataclass(frozen=True, slots=True)
 class Anomaly:
-    """A named violation and the sentence that explains it with the operations involved."""
+    """A named violation and the sentence that explains it with the operations involved.
+
+    `variant` tells apart forms of one kind (a value no write wrote, or one written only
+    later); a minimized witness keeps both the kind and the variant of the full history.
+    """
 
     kind: AnomalyKind
     detail: str
+    variant: str = ""
 
 
 def find_anomaly(ops: Sequence[Operation]) -> Anomaly | None:
@@ -46,8 +54,8 @@ def find_anomaly(ops: Sequence[Operation]) -> Anomaly | None:
             writes_by_value[op.value].append(op)
     return (
         _never_written(reads, writes_by_value)
-        or _duplicated_write(reads, writes_by_value)
         or _overwritten_read(reads, writes_by_value)
+        or _duplicated_write(reads, writes_by_value)
     )
 
 
@@ -60,14 +68,13 @@ def _never_written(
         writes = writes_by_value.get(read.value, [])
         if not writes:
             detail = f"{read.describe()} returned {read.value!r}, which no write wrote"
-        elif all(read.precedes(write) for write in writes):
+            return Anomaly("read of a value never written", detail, "no write")
+        if all(read.precedes(write) for write in writes):
             detail = (
                 f"{read.describe()} returned {read.value!r}, which was written only after the "
                 f"read completed ({writes[0].describe()})"
             )
-        else:
-            continue
-        return Anomaly("read of a value never written", detail)
+            return Anomaly("read of a value never written", detail, "written later")
     return None
 
 
