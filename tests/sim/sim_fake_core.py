@@ -44,6 +44,7 @@ class FakeStatus:
     membership: Membership
     membership_index: int
     committed_membership: Membership
+    committed_membership_index: int
     progress: dict[int, object] = field(default_factory=dict)
 
 
@@ -162,6 +163,7 @@ class SoloCore:
             self.membership,
             1 if self.membership.nodes else 0,
             self.membership,
+            1 if self.membership.nodes else 0,
         )
 
     def snapshot_meta(self, index: int) -> SnapshotMeta:

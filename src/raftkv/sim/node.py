@@ -135,6 +135,7 @@ class SimNode:
             self.applied = rd.snapshot.meta.last_index
             host.checkers.on_restore(self.id, self.applied)
             host.clients.on_snapshot(self, self.applied)
+            host.clients.on_progress(self)
         if rd.committed:
             self.apply(rd)
         for read_state in rd.read_states:

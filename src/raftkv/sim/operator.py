@@ -11,6 +11,7 @@ configuration are destroyed. Expected refusals (`NotLeader`, `MembershipChangeIn
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from raftkv.core import NodeId, RaftKVError
 
@@ -19,7 +20,7 @@ from .node import SimNode
 
 MAX_LEARNERS = 2
 LEAVE_GRACE_MS = 3000
-"""A node outside the configuration this long is destroyed (it was removed, or its add failed)."""
+"""A node left out of the configuration this long is destroyed (removed, or its add failed)."""
 
 
 class Operator:
@@ -28,10 +29,14 @@ class Operator:
         self.target = target_voters
         self.rate = rate
         self.outside_since: dict[NodeId, int] = {}
+        self.last_included: dict[NodeId, int] = {}
+        """The highest log index of a configuration this operator appended that names the node:
+        only a committed configuration at a higher index can have removed it."""
 
     def bootstrap(self, cluster: Cluster) -> None:
         first = cluster.new_node()
         cluster.initialize(first)
+        self.last_included[first.id] = 1
         for _ in range(self.target - 1):
             cluster.new_node()
 
@@ -89,14 +94,25 @@ class Operator:
             cluster.record(leader.id, "operator", f"{op} {arg}: refused ({type(exc).__name__})")
             return
         cluster.record(leader.id, "operator", f"{op} {arg}")
+        status = core.status()
+        for node_id in status.membership.nodes:
+            if self.last_included.get(node_id, 0) < status.membership_index:
+                self.last_included[node_id] = status.membership_index
 
-    def _collect_leavers(self, cluster: Cluster, status: object) -> None:
-        """Destroy nodes that stayed outside both the latest and the committed configuration."""
-        latest = status.membership.nodes  # type: ignore[attr-defined]
-        committed = status.committed_membership.nodes  # type: ignore[attr-defined]
+    def _collect_leavers(self, cluster: Cluster, status: Any) -> None:
+        """Destroy nodes that a committed configuration left out for good.
+
+        NB: the leader seen may be stale (the real one crashed); destroying a member's disk
+        would be a fault outside Raft's model, so a node goes only when a committed
+        configuration newer than every configuration naming it leaves it out.
+        """
+        latest = status.membership.nodes
+        committed = status.committed_membership.nodes
+        committed_index = status.committed_membership_index
         now = cluster.now
         for node_id in sorted(cluster.storages):
-            if node_id in latest or node_id in committed:
+            removed = committed_index > self.last_included.get(node_id, 0)
+            if node_id in latest or node_id in committed or not removed:
                 self.outside_since.pop(node_id, None)
                 continue
             since = self.outside_since.setdefault(node_id, now)
