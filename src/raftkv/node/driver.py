@@ -1,0 +1,341 @@
+"""The driver: the one asyncio task that feeds the core and carries out its `Ready`s.
+
+Inputs (ticks, peer messages, proposals, admin calls) queue in an inbox; between two `Ready`s
+the loop steps all of them into the core at once. A persist in flight therefore batches every
+event that arrives meanwhile into the next one (group commit), and there is no linger timer.
+Each `Ready` is carried out in the order its docstring gives: send `messages` (a leader sends
+entries before its own fsync), persist, send `persisted_messages`, apply, reads, `advance`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from raftkv.core import (
+    Compacted,
+    Entry,
+    EntryKind,
+    InstallSnapshot,
+    Membership,
+    Message,
+    NodeInfo,
+    Ready,
+    Role,
+    SnapshotMeta,
+    SoftState,
+)
+from raftkv.kv import KvResult, KvStateMachine
+from raftkv.storage import DurableStore
+
+from .logs import event
+from .transport import PeerBook, PeerTransport
+from .waiters import ProposalWaiters, ReadWaiters
+from .wire import ApiFailure
+
+T = TypeVar("T")
+Action = Callable[[Any], None]
+TICK_S = 0.01
+
+
+def now_ms() -> int:
+    """The injected monotonic clock of the core, in milliseconds."""
+    return time.monotonic_ns() // 1_000_000
+
+
+@dataclass
+class DriverStats:
+    readies: int = 0
+    persists: int = 0
+    applied_commands: int = 0
+    messages_in: int = 0
+    messages_out: int = 0
+    snapshots_taken: int = 0
+    snapshots_installed: int = 0
+
+
+class Driver:
+    """Owns the core; everything else talks to the core through `step`, `submit`, `call`."""
+
+    def __init__(
+        self,
+        *,
+        node_id: int,
+        core: Any,
+        store: DurableStore,
+        state_machine: KvStateMachine,
+        transport: PeerTransport,
+        peers: PeerBook,
+        snapshot_threshold: int,
+        log: logging.Logger,
+    ) -> None:
+        self.node_id = node_id
+        self.core = core
+        self.store = store
+        self.sm = state_machine
+        self.transport = transport
+        self.peers = peers
+        self.log = log
+        self.stats = DriverStats()
+        self.proposals = ProposalWaiters()
+        self.reads = ReadWaiters()
+        status = core.status()
+        self.role: Role = status.role
+        self.term: int = status.term
+        self.leader_id: int | None = status.leader_id
+        self._snapshot_threshold = snapshot_threshold
+        self._snapshot_index = status.snapshot_index
+        self._snapshot_task: asyncio.Task[None] | None = None
+        self._inbox: list[Message | Action] = []
+        self._wake = asyncio.Event()
+        self._watchers: list[tuple[Callable[[Any], bool], asyncio.Future[Any]]] = []
+        self._last_tick = now_ms()
+        self._stopping = False
+        self._fatal: BaseException | None = None
+        self._ticker: asyncio.TimerHandle | None = None
+        self.refresh_peers()
+
+    # --- inputs ---------------------------------------------------------------------------
+
+    def step(self, msg: Message) -> None:
+        """A peer's message; stepped in the next batch."""
+        self.stats.messages_in += 1
+        self._inbox.append(msg)
+        self._wake.set()
+
+    def submit(self, action: Action) -> None:
+        """Run `action(core)` in the driver task, in order with every other input."""
+        self._inbox.append(action)
+        self._wake.set()
+
+    async def call(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn(core)` in the driver task and return its result (or raise its error)."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+        def action(core: Any) -> None:
+            try:
+                result = fn(core)
+            except Exception as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        self.submit(action)
+        return await future
+
+    def propose(self, data: bytes) -> asyncio.Future[KvResult]:
+        """Propose a command; the future resolves when it is applied (or fails)."""
+        future: asyncio.Future[KvResult] = asyncio.get_running_loop().create_future()
+
+        def action(core: Any) -> None:
+            try:
+                term, index = core.propose(data)
+            except Exception as exc:
+                future.set_exception(exc)
+            else:
+                self.proposals.add(index, term, future)
+
+        self.submit(action)
+        return future
+
+    def read_index(self) -> tuple[int, asyncio.Future[None]]:
+        """Start a linearizable read; the future resolves once applied >= its read index."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ctx = self.reads.register(future)
+        self.submit(lambda core: core.read_index(ctx))
+        return ctx, future
+
+    def watch(self, predicate: Callable[[Any], bool]) -> asyncio.Future[Any]:
+        """A future that resolves with the core's status once `predicate(status)` holds."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.submit(lambda core: self._add_watcher(predicate, future))
+        return future
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Drive the core until `stop`; a storage failure ends it with that error."""
+        self._schedule_tick()
+        try:
+            while not self._stopping:
+                if not self._inbox and not self.core.has_ready():
+                    await self._wake.wait()
+                self._wake.clear()
+                if self._fatal is not None:
+                    raise self._fatal
+                self._drain()
+                self._tick_if_due()
+                if self.core.has_ready():
+                    await self._handle_ready(self.core.ready())
+                    # Let handlers and senders run even when a Ready needed no persist, so
+                    # inputs keep batching and the loop never starves the server.
+                    await asyncio.sleep(0)
+        finally:
+            if self._ticker is not None:
+                self._ticker.cancel()
+            shutting = ApiFailure(503, "no_leader", "the node is shutting down")
+            self.reads.fail_all(shutting)
+            self.proposals.fail_all(
+                ApiFailure(504, "timeout", "the node shut down", indeterminate=True)
+            )
+            for _, future in self._watchers:
+                if not future.done():
+                    future.set_exception(shutting)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def wait_snapshot_task(self) -> None:
+        if self._snapshot_task is not None:
+            await asyncio.gather(self._snapshot_task, return_exceptions=True)
+
+    def _schedule_tick(self) -> None:
+        self._wake.set()
+        self._ticker = asyncio.get_running_loop().call_later(TICK_S, self._schedule_tick)
+
+    def _drain(self) -> None:
+        inbox, self._inbox = self._inbox, []
+        core = self.core
+        for item in inbox:
+            if callable(item):
+                item(core)
+            else:
+                core.step(item)
+
+    def _tick_if_due(self) -> None:
+        now = now_ms()
+        if now - self._last_tick >= TICK_S * 1000:
+            self._last_tick = now
+            self.core.tick(now)
+
+    async def _handle_ready(self, rd: Ready) -> None:
+        self.stats.readies += 1
+        if rd.soft_state is not None:
+            self._on_soft_state(rd.soft_state)
+        self._send(rd.messages)
+        if rd.must_persist():
+            self.stats.persists += 1
+            await self.store.persist(rd.hard_state, rd.entries, rd.snapshot)
+        if rd.snapshot is not None:
+            self._install_snapshot(rd.snapshot)
+        if rd.snapshot is not None or any(e.kind == EntryKind.MEMBERSHIP for e in rd.entries):
+            self.refresh_peers()
+        self._send(rd.persisted_messages)
+        self._apply(rd.committed)
+        for rs in rd.read_states:
+            self.reads.read_state(rs.ctx, rs.index, rs.ok, self.sm.applied_index, rs.leader_id)
+        self.core.advance(rd)
+        if self._watchers:
+            self._check_watchers()
+        self._maybe_snapshot()
+
+    # --- carrying out a Ready -------------------------------------------------------------
+
+    def _send(self, messages: list[Message]) -> None:
+        for msg in messages:
+            self.transport.send(msg)
+        self.stats.messages_out += len(messages)
+
+    def _on_soft_state(self, soft: SoftState) -> None:
+        self.role, self.term, self.leader_id = soft.role, soft.term, soft.leader_id
+        event(self.log, "raft state", role=soft.role.title, term=soft.term, leader=soft.leader_id)
+
+    def _install_snapshot(self, snapshot: InstallSnapshot) -> None:
+        meta = snapshot.meta
+        self.sm.restore(snapshot.data)
+        self.sm.mark_applied(meta.last_index)
+        self.proposals.snapshot_installed(meta.last_index)
+        self.reads.applied(meta.last_index)
+        self._snapshot_index = max(self._snapshot_index, meta.last_index)
+        self.stats.snapshots_installed += 1
+        event(
+            self.log,
+            "snapshot installed",
+            last_index=meta.last_index,
+            last_term=meta.last_term,
+            bytes=len(snapshot.data),
+        )
+
+    def _apply(self, committed: list[Entry]) -> None:
+        sm = self.sm
+        for entry in committed:
+            if entry.index <= sm.applied_index:
+                continue  # covered by a snapshot already restored
+            result: KvResult | None = None
+            if entry.kind == EntryKind.COMMAND:
+                result = sm.apply(entry.index, entry.data)
+                self.stats.applied_commands += 1
+            else:
+                sm.mark_applied(entry.index)
+                if entry.kind == EntryKind.MEMBERSHIP:
+                    self._log_membership(entry)
+            self.proposals.applied(entry.index, entry.term, result)
+        if committed:
+            self.reads.applied(sm.applied_index)
+
+    def _log_membership(self, entry: Entry) -> None:
+        membership = self.core.status().committed_membership
+        event(self.log, "membership committed", index=entry.index, config=membership.describe())
+
+    def refresh_peers(self) -> None:
+        """Peer addresses and storage ids follow the latest appended membership."""
+        membership: Membership = self.core.status().membership
+        nodes: dict[int, NodeInfo] = dict(membership.nodes)
+        nodes.pop(self.node_id, None)
+        self.peers.members = nodes
+        if membership.cluster_id:
+            self.peers.cluster_id = membership.cluster_id
+
+    # --- admin watchers -------------------------------------------------------------------
+
+    def _add_watcher(self, predicate: Callable[[Any], bool], future: asyncio.Future[Any]) -> None:
+        self._watchers.append((predicate, future))
+        self._check_watchers()
+
+    def _check_watchers(self) -> None:
+        status = self.core.status()
+        remaining = []
+        for predicate, future in self._watchers:
+            if future.done():
+                continue
+            if predicate(status):
+                future.set_result(status)
+            else:
+                remaining.append((predicate, future))
+        self._watchers = remaining
+
+    # --- snapshots ------------------------------------------------------------------------
+
+    def _maybe_snapshot(self) -> None:
+        applied = self.sm.applied_index
+        if (
+            self._snapshot_task is not None
+            or applied - self._snapshot_index < self._snapshot_threshold
+        ):
+            return
+        try:
+            meta = self.core.snapshot_meta(applied)
+        except Compacted:
+            return
+        data = self.sm.snapshot()
+        self._snapshot_task = asyncio.create_task(self._save_snapshot(meta, data))
+
+    async def _save_snapshot(self, meta: SnapshotMeta, data: bytes) -> None:
+        try:
+            await self.store.save_snapshot(meta, data)
+        except BaseException as exc:
+            self._fatal = exc
+            self._wake.set()
+            raise
+        else:
+            self.submit(lambda core: core.compact(meta))
+            self._snapshot_index = max(self._snapshot_index, meta.last_index)
+            self.stats.snapshots_taken += 1
+            event(self.log, "snapshot taken", last_index=meta.last_index, bytes=len(data))
+        finally:
+            self._snapshot_task = None

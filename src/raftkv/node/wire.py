@@ -1,0 +1,154 @@
+"""What crosses the node's sockets: client request/response bodies (JSON), the peer envelope
+(msgpack), and the `{"Ok": ...}` / `{"Err": {...}}` envelopes of the HTTP contract.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from raftkv.core import Message
+
+Key = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+NodeIdField = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+
+FORWARDED_HEADER = "X-Raftkv-Forwarded"
+DEADLINE_HEADER = "X-Raftkv-Deadline-Ms"
+"""Milliseconds the caller still waits; a forwarded request carries the remaining deadline."""
+
+
+# --- client requests (JSON) -------------------------------------------------------------
+
+
+class WriteRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    key: Key
+    value: str
+    serial: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
+
+
+class ReadRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    key: Key
+    consistency: Literal["local", "linearizable"] = "local"
+
+
+class AddLearnerRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    node_id: NodeIdField
+    addr: str
+    blocking: bool = True
+
+
+class ChangeMembershipRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    voters: Annotated[list[NodeIdField], msgspec.Meta(min_length=1)]
+    retain: bool = False
+
+
+class InitRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`/admin/init` takes an empty body, `null` or `{}`."""
+
+
+class WriteResponse(msgspec.Struct, frozen=True):
+    previous: str | None
+
+
+class ReadResponse(msgspec.Struct, frozen=True):
+    value: str | None
+
+
+# --- peer traffic (msgpack) ---------------------------------------------------------------
+
+
+class PeerEnvelope(msgspec.Struct, frozen=True):
+    """One Raft message between nodes, with what the receiver checks before it is stepped.
+
+    For `/raft/snapshot` the message's `data` is one chunk of the snapshot: it starts at
+    `chunk_offset` of `chunk_total` bytes (`chunk_total` is -1 for any other message).
+    """
+
+    cluster_id: str
+    frm: int = msgspec.field(name="from")
+    to: int = 0
+    to_storage_id: str = ""
+    msg: Message | None = None
+    chunk_offset: int = 0
+    chunk_total: int = -1
+
+
+class Identity(msgspec.Struct, frozen=True):
+    """`GET /raft/identity`: who answers at an address (checked before add-learner)."""
+
+    node_id: int
+    storage_id: str
+    cluster_id: str
+
+
+envelope_encoder = msgspec.msgpack.Encoder()
+envelope_decoder = msgspec.msgpack.Decoder(PeerEnvelope)
+json_encoder = msgspec.json.Encoder()
+
+
+# --- failures -------------------------------------------------------------------------------
+
+
+class ApiFailure(Exception):
+    """A failed request, rendered as `{"Err": {code, message, indeterminate, ...details}}`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        indeterminate: bool = False,
+        **details: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.indeterminate = indeterminate
+        self.details = details
+
+    def response(self) -> web.Response:
+        err = {
+            "code": self.code,
+            "message": self.message,
+            "indeterminate": self.indeterminate,
+            **self.details,
+        }
+        return web.Response(
+            status=self.status,
+            body=json_encoder.encode({"Err": err}),
+            content_type="application/json",
+        )
+
+
+def bad_request(message: str) -> ApiFailure:
+    return ApiFailure(400, "bad_request", message)
+
+
+def no_leader(message: str = "no leader is known; retry later") -> ApiFailure:
+    return ApiFailure(503, "no_leader", message)
+
+
+def timeout(message: str, *, indeterminate: bool) -> ApiFailure:
+    return ApiFailure(504, "timeout", message, indeterminate=indeterminate)
+
+
+def ok(payload: object) -> web.Response:
+    return web.Response(body=json_encoder.encode({"Ok": payload}), content_type="application/json")
+
+
+T = TypeVar("T")
+
+
+def decode_body(body: bytes, kind: type[T]) -> T:
+    """Decode a JSON body into `kind`; 400 bad_request naming the field path otherwise."""
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        raise bad_request(f"invalid request body: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise bad_request(f"request body is not valid JSON: {exc}") from exc
