@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, TypeVar
@@ -207,5 +208,7 @@ def _margin(seconds: float) -> float:
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError) and exc.os_error.errno:
+        return f"cannot connect: {os.strerror(exc.os_error.errno)}"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
