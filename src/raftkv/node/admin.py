@@ -1,0 +1,176 @@
+"""Admin routes: `/admin/init`, `/admin/add-learner`, `/admin/change-membership`,
+`/admin/metrics`.
+
+Membership calls on a follower are forwarded to the leader like writes. Each call returns only
+once its effect is visible: init once its entry commits, a blocking add-learner once the
+learner has replicated the entry that added it, change-membership once C_new commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import msgspec
+from aiohttp import web
+
+from raftkv.core import (
+    AlreadyInitialized,
+    InvalidMembership,
+    LearnerLagging,
+    LearnerNotFound,
+    MembershipChangeInProgress,
+    NodeInfo,
+    NotLeader,
+)
+
+from .context import CTX_KEY, NodeContext, forward_to_leader, read_body, until
+from .metrics import admin_metrics
+from .wire import (
+    AddLearnerRequest,
+    ApiFailure,
+    ChangeMembershipRequest,
+    Identity,
+    InitRequest,
+    bad_request,
+    decode_body,
+    ok,
+    timeout,
+)
+
+
+def core_failure(exc: Exception) -> ApiFailure:
+    """The HTTP outcome of a membership error the core raised (all definite)."""
+    if isinstance(exc, MembershipChangeInProgress):
+        return ApiFailure(409, "membership_change_in_progress", str(exc) or "a change is in flight")
+    if isinstance(exc, LearnerNotFound):
+        return ApiFailure(409, "learner_not_found", str(exc), node_ids=exc.node_ids)
+    if isinstance(exc, LearnerLagging):
+        return ApiFailure(409, "learner_lagging", str(exc), node_id=exc.node_id, lag=exc.lag)
+    if isinstance(exc, InvalidMembership):
+        return bad_request(str(exc) or "invalid membership")
+    raise exc
+
+
+async def wait_status(
+    ctx: NodeContext, predicate: Callable[[Any], bool], deadline: float, what: str
+) -> None:
+    failure = timeout(f"{what} did not happen before the deadline", indeterminate=True)
+    await until(ctx.driver.watch(predicate), deadline, failure)
+
+
+async def init(request: web.Request) -> web.Response:
+    ctx = request.app[CTX_KEY]
+    body = await read_body(request, ctx.config.max_body_bytes)
+    if body.strip() not in (b"", b"null"):
+        decode_body(body, InitRequest)
+    info = NodeInfo(addr=ctx.config.public_addr, storage_id=ctx.identity.storage_id)
+    cluster_id = uuid.uuid4().hex
+    try:
+        index = await ctx.driver.call(lambda core: core.initialize(info, cluster_id))
+    except AlreadyInitialized as exc:
+        committed = ctx.driver.core.status().committed_membership
+        if committed.configs == (frozenset({ctx.node_id}),) and set(committed.nodes) == {
+            ctx.node_id
+        }:
+            return ok(None)
+        raise ApiFailure(409, "already_initialized", str(exc) or "already initialized") from exc
+    await wait_status(ctx, lambda st: st.commit_index >= index, ctx.deadline(request), "commit")
+    return ok(None)
+
+
+async def fetch_identity(ctx: NodeContext, node_id: int, addr: str) -> Identity:
+    """Ask the node at `addr` who it is; refuse another node id or another cluster."""
+    url = f"http://{addr}/raft/identity"
+    try:
+        async with ctx.session.get(
+            url,
+            headers=ctx.auth_headers(),
+            timeout=aiohttp.ClientTimeout(total=ctx.config.forward_timeout_s),
+        ) as resp:
+            body = await resp.read()
+            if resp.status != 200:
+                raise ApiFailure(
+                    502,
+                    "learner_unreachable",
+                    f"{addr} answered HTTP {resp.status} to /raft/identity",
+                )
+            identity = msgspec.json.decode(body, type=dict[str, Identity])["Ok"]
+    except (aiohttp.ClientError, TimeoutError, OSError, msgspec.DecodeError, KeyError) as exc:
+        raise ApiFailure(
+            502, "learner_unreachable", f"cannot get the identity of {addr}: {type(exc).__name__}"
+        ) from exc
+    if identity.node_id != node_id:
+        raise ApiFailure(
+            409, "cluster_mismatch", f"the node at {addr} is node {identity.node_id}, not {node_id}"
+        )
+    mine = ctx.driver.peers.cluster_id
+    if identity.cluster_id and mine and identity.cluster_id != mine:
+        raise ApiFailure(
+            409,
+            "cluster_mismatch",
+            f"the node at {addr} belongs to cluster {identity.cluster_id}, this is {mine}",
+        )
+    return identity
+
+
+async def add_learner(request: web.Request) -> web.Response:
+    ctx = request.app[CTX_KEY]
+    body = await read_body(request, ctx.config.max_body_bytes)
+    req = decode_body(body, AddLearnerRequest)
+    deadline = ctx.deadline(request)
+    if not ctx.is_leader():
+        return await forward_to_leader(ctx, request, body, deadline)
+    identity = await fetch_identity(ctx, req.node_id, req.addr)
+    info = NodeInfo(addr=req.addr, storage_id=identity.storage_id)
+    try:
+        index = await ctx.driver.call(lambda core: core.add_learner(req.node_id, info))
+    except NotLeader:
+        return await forward_to_leader(ctx, request, body, deadline)
+    except Exception as exc:
+        raise core_failure(exc) from exc
+    if req.blocking and req.node_id != ctx.node_id:
+
+        def caught_up(st: Any) -> bool:
+            progress = st.progress.get(req.node_id)
+            return progress is not None and progress.match_index >= index
+
+        await wait_status(ctx, caught_up, deadline, f"learner {req.node_id} catching up")
+    return ok(None)
+
+
+async def change_membership(request: web.Request) -> web.Response:
+    ctx = request.app[CTX_KEY]
+    body = await read_body(request, ctx.config.max_body_bytes)
+    req = decode_body(body, ChangeMembershipRequest)
+    deadline = ctx.deadline(request)
+    if not ctx.is_leader():
+        return await forward_to_leader(ctx, request, body, deadline)
+    voters = frozenset(req.voters)
+    try:
+        index = await ctx.driver.call(lambda core: core.change_membership(set(voters), req.retain))
+    except NotLeader:
+        return await forward_to_leader(ctx, request, body, deadline)
+    except Exception as exc:
+        raise core_failure(exc) from exc
+
+    def new_config_committed(st: Any) -> bool:
+        committed = st.committed_membership
+        return bool(st.commit_index >= index and committed.configs == (voters,))
+
+    await wait_status(ctx, new_config_committed, deadline, "the membership change")
+    return ok(None)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    ctx = request.app[CTX_KEY]
+    return ok(admin_metrics(ctx.driver))
+
+
+def add_admin_routes(app: web.Application) -> None:
+    app.router.add_post("/admin/init", init)
+    app.router.add_post("/admin/add-learner", add_learner)
+    app.router.add_post("/admin/change-membership", change_membership)
+    app.router.add_get("/admin/metrics", metrics)

@@ -1,0 +1,90 @@
+"""The aiohttp application: routes, auth, and the error envelope for every failure.
+
+Every failure leaves as `{"Err": {code, message, indeterminate, ...}}`, including unknown paths
+(404) and methods (405); bad input never yields a 500 or a stack trace.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from .admin import add_admin_routes
+from .context import CTX_KEY, NodeContext
+from .kv_routes import add_kv_routes
+from .openapi import openapi_document
+from .raft_routes import add_raft_routes
+from .wire import ApiFailure, json_encoder
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PROTECTED_PREFIXES = ("/raft/", "/admin/")
+log = logging.getLogger("raftkv.node.app")
+
+
+def _http_failure(exc: web.HTTPException) -> ApiFailure:
+    if exc.status == 404:
+        return ApiFailure(404, "not_found", "no such path")
+    if exc.status == 405:
+        allowed = sorted(getattr(exc, "allowed_methods", ()) or ())
+        return ApiFailure(405, "method_not_allowed", "method not allowed", allowed=allowed)
+    if exc.status == 413:
+        return ApiFailure(413, "body_too_large", "request body too large")
+    return ApiFailure(exc.status, "bad_request" if exc.status < 500 else "error", exc.reason)
+
+
+@web.middleware
+async def error_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
+    ctx = request.app[CTX_KEY]
+    try:
+        return await handler(request)
+    except ApiFailure as failure:
+        ctx.metrics.errors.labels(failure.code).inc()
+        return failure.response()
+    except web.HTTPException as exc:
+        http_failure = _http_failure(exc)
+        ctx.metrics.errors.labels(http_failure.code).inc()
+        return http_failure.response()
+    except Exception:
+        log.exception("unexpected error serving %s %s", request.method, request.path)
+        ctx.metrics.errors.labels("internal").inc()
+        return ApiFailure(
+            500, "internal", "internal error; see the node's log", indeterminate=True
+        ).response()
+
+
+@web.middleware
+async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With `auth_token` set, `/raft/*` and `/admin/*` need `Authorization: Bearer <token>`."""
+    token = request.app[CTX_KEY].config.auth_token
+    if token is not None and request.path.startswith(PROTECTED_PREFIXES):
+        given = request.headers.get("Authorization", "")
+        expected = f"Bearer {token}"
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ApiFailure(401, "unauthorized", "missing or wrong bearer token")
+    return await handler(request)
+
+
+async def prometheus(request: web.Request) -> web.Response:
+    text = request.app[CTX_KEY].metrics.prometheus_text()
+    return web.Response(body=text, content_type="text/plain", charset="utf-8")
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.Response(
+        body=json_encoder.encode(openapi_document()), content_type="application/json"
+    )
+
+
+def build_app(ctx: NodeContext) -> web.Application:
+    # Bodies are read by `read_body` with per-route limits; aiohttp's own cap stays out of it.
+    app = web.Application(middlewares=[error_envelope, bearer_auth], client_max_size=2**40)
+    app[CTX_KEY] = ctx
+    add_kv_routes(app)
+    add_admin_routes(app)
+    add_raft_routes(app)
+    app.router.add_get("/metrics", prometheus)
+    app.router.add_get("/openapi.json", openapi)
+    return app

@@ -1,0 +1,240 @@
+"""`raftkv-node --config node.yaml`: start one node.
+
+Start-up order: config, identity, recovery from disk, the core, the driver; only then the
+HTTP port opens. SIGTERM/SIGINT: a leader hands leadership over first, then the node stops
+its driver, flushes storage and exits 0. A config or data directory the node cannot use exits
+2 with one line naming the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import random
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from raftkv.core import RaftKVError, RawNode, Role
+from raftkv.kv import KvStateMachine
+from raftkv.storage import (
+    DurableStore,
+    Identity,
+    IdentityMismatch,
+    StorageError,
+    load_or_create_identity,
+)
+
+from .app import build_app
+from .config import ConfigError, NodeConfig, load_config
+from .context import NodeContext
+from .driver import Driver, now_ms
+from .logs import event, setup_logging
+from .metrics import NodeMetrics
+from .transport import PeerBook, PeerTransport
+
+HANDOVER_TIMEOUT_S = 1.2
+"""How long a stopping leader waits for another node to lead (exit stays within 2 s)."""
+SNAPSHOT_CHUNK_BYTES = 512 * 1024
+
+
+class StartupError(Exception):
+    """The node cannot start; one line naming the field, exit status 2."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="raftkv-node", description="Run one raftkv node.")
+    parser.add_argument("--config", required=True, type=Path, help="the node's YAML config")
+    parser.add_argument("--log-format", choices=["text", "json"], help="overrides log_format")
+    parser.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=["debug", "info", "warning", "error"],
+        help="overrides log_level (also env RAFTKV_LOG)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config, data_dir = load_config(args.config)
+        identity = _identity(data_dir, config.node_id)
+    except (ConfigError, StartupError) as exc:
+        print(f"raftkv-node: {exc}", file=sys.stderr)
+        return 2
+    level = args.log_level or os.environ.get("RAFTKV_LOG", "").lower() or config.log_level
+    log = setup_logging(args.log_format or config.log_format, level)
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    try:
+        return asyncio.run(serve(config, data_dir, identity, log))
+    except StartupError as exc:
+        print(f"raftkv-node: {exc}", file=sys.stderr)
+        return 2
+
+
+def _identity(data_dir: Path, node_id: int) -> Identity:
+    try:
+        return load_or_create_identity(data_dir, node_id)
+    except IdentityMismatch as exc:
+        raise StartupError(f"node_id: {exc}") from exc
+    except StorageError as exc:
+        raise StartupError(f"data_dir: {exc}") from exc
+
+
+def _open_store(data_dir: Path) -> DurableStore:
+    try:
+        return DurableStore.open(data_dir)
+    except StorageError as exc:
+        raise StartupError(f"data_dir: {exc}") from exc
+
+
+def _peer_session(config: NodeConfig) -> aiohttp.ClientSession:
+    """Keep-alive session for peers and forwarding; DNS cached at most 1 s (container IPs
+    change on restart); with a specific bind host, connections leave from it."""
+    local = config.specific_bind_host
+    connector = aiohttp.TCPConnector(
+        limit=512, ttl_dns_cache=1, local_addr=(local, 0) if local else None
+    )
+    return aiohttp.ClientSession(connector=connector)
+
+
+async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: logging.Logger) -> int:
+    store = _open_store(data_dir)
+    boot, snapshot_data = store.recover()
+    state_machine = KvStateMachine(config.max_sessions)
+    if snapshot_data is not None:
+        state_machine.restore(snapshot_data)
+    core = RawNode(config.node_id, config.core_config(), random.Random(), now_ms(), boot)
+    session = _peer_session(config)
+    peers = PeerBook(static_addrs=dict(config.peer_addrs))
+    transport = PeerTransport(
+        node_id=config.node_id,
+        session=session,
+        peers=peers,
+        auth_token=config.auth_token,
+        snapshot_source=store.latest_snapshot,
+        chunk_bytes=SNAPSHOT_CHUNK_BYTES,
+        backoff_cap_s=config.heartbeat_interval_ms / 1000,
+        request_timeout_s=config.election_timeout_max_ms / 1000,
+        log=log,
+    )
+    driver = Driver(
+        node_id=config.node_id,
+        core=core,
+        store=store,
+        state_machine=state_machine,
+        transport=transport,
+        peers=peers,
+        snapshot_threshold=config.snapshot_threshold,
+        log=log,
+    )
+    metrics = NodeMetrics()
+    metrics.attach(driver)
+    ctx = NodeContext(config, identity, driver, session, metrics)
+    driver_task = asyncio.create_task(driver.run(), name="raftkv-driver")
+    runner = web.AppRunner(build_app(ctx), access_log=None, shutdown_timeout=0.3)
+    try:
+        await _open_port(runner, config)
+    except StartupError:
+        driver.stop()
+        await _close(driver_task, runner, transport, session, store)
+        raise
+    gc.collect()
+    gc.freeze()
+    event(
+        log,
+        "node started",
+        node_id=config.node_id,
+        addr=config.public_addr,
+        data_dir=str(data_dir),
+        last_index=boot.entries[-1].index if boot.entries else 0,
+        snapshot=boot.snapshot.last_index if boot.snapshot else 0,
+    )
+    return await _run_until_signal(ctx, driver_task, runner, transport, session, store)
+
+
+async def _open_port(runner: web.AppRunner, config: NodeConfig) -> None:
+    await runner.setup()
+    site = web.TCPSite(runner, config.bind_host, config.http_port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as exc:
+        raise StartupError(
+            f"http_port: cannot listen on {config.bind_host}:{config.http_port}: {exc.strerror}"
+        ) from exc
+
+
+async def _run_until_signal(
+    ctx: NodeContext,
+    driver_task: asyncio.Task[None],
+    runner: web.AppRunner,
+    transport: PeerTransport,
+    session: aiohttp.ClientSession,
+    store: DurableStore,
+) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    stop_wait = asyncio.create_task(stop.wait())
+    await asyncio.wait([stop_wait, driver_task], return_when=asyncio.FIRST_COMPLETED)
+    log = ctx.driver.log
+    if driver_task.done():
+        stop_wait.cancel()
+        exc = driver_task.exception()
+        log.error("driver stopped: %s", exc, exc_info=exc)
+        await _close(driver_task, runner, transport, session, store)
+        return 1
+    event(log, "stopping", role=ctx.driver.role.title)
+    await _hand_over(ctx)
+    ctx.driver.stop()
+    await _close(driver_task, runner, transport, session, store)
+    event(log, "stopped")
+    return 0
+
+
+async def _hand_over(ctx: NodeContext) -> None:
+    """A leader transfers leadership and waits (bounded) until another node leads."""
+    driver = ctx.driver
+    if driver.role != Role.LEADER:
+        return
+    try:
+        target = await driver.call(lambda core: core.transfer_leadership(None))
+    except RaftKVError as exc:  # no other voter, or no longer the leader
+        event(driver.log, "no leadership transfer", reason=str(exc))
+        return
+    event(driver.log, "transferring leadership", target=target)
+    other_leads = driver.watch(lambda st: st.leader_id not in (None, ctx.node_id))
+    with contextlib.suppress(TimeoutError, Exception):
+        await asyncio.wait_for(other_leads, HANDOVER_TIMEOUT_S)
+
+
+async def _close(
+    driver_task: asyncio.Task[None],
+    runner: web.AppRunner,
+    transport: PeerTransport,
+    session: aiohttp.ClientSession,
+    store: DurableStore,
+) -> None:
+    """Stop in dependency order; storage last, so every queued write is flushed."""
+    with contextlib.suppress(Exception):
+        await driver_task
+    await runner.cleanup()
+    await transport.close()
+    await session.close()
+    await store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

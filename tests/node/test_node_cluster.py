@@ -1,0 +1,146 @@
+"""A 3-node cluster of real processes, formed through the admin API like the reference
+workload: writes through followers, linearizable follower reads, sessions, auth, crash and
+graceful restarts."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from node_harness import TOKEN, Cluster, call, make_cluster, wait_for, write
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    workdir: Path = tmp_path_factory.mktemp("cluster")
+    cluster = make_cluster(workdir, 3, token=TOKEN)
+    try:
+        for node in cluster.nodes:
+            node.start()
+        cluster.form()
+        yield cluster
+    finally:
+        cluster.stop_all()
+
+
+def converged(cluster: Cluster, expected: dict[str, str]) -> bool:
+    return all(
+        {k: v for k, v in node.kv().items() if k in expected} == expected for node in cluster.nodes
+    )
+
+
+def test_formed_cluster_reports_the_new_membership_everywhere(cluster: Cluster) -> None:
+    def everyone_agrees() -> bool:
+        states = [node.state() for node in cluster.nodes]
+        return (
+            all(
+                s.get("voters") == [0, 1, 2]
+                and s["membership"] == {**s["membership"], "joint": False, "committed": True}
+                and s["cluster_id"]
+                for s in states
+            )
+            and len({s["cluster_id"] for s in states}) == 1
+        )
+
+    wait_for(everyone_agrees, 10, "voters {0,1,2} on every node")
+    leader = cluster.leader()
+    assert leader.node_id == 0
+    state = leader.state()
+    assert state["role"] == "Leader" and state["current_leader"] == 0 and "kv" not in state
+
+
+def test_write_through_a_follower_is_forwarded_and_replicated(cluster: Cluster) -> None:
+    follower = cluster.followers(cluster.leader())[0]
+    assert write(follower.addr, "fw", "one", 1) == (200, {"Ok": {"previous": None}})
+    assert write(follower.addr, "fw", "two", 2) == (200, {"Ok": {"previous": "one"}})
+    wait_for(lambda: converged(cluster, {"fw": "two"}), 5, "every node to hold fw=two")
+
+
+def test_linearizable_read_on_a_follower_sees_the_latest_write(cluster: Cluster) -> None:
+    leader = cluster.leader()
+    for follower in cluster.followers(leader):
+        for serial in range(1, 6):
+            value = f"v{follower.node_id}-{serial}"
+            assert write(leader.addr, "lin", value, serial, f"c{follower.node_id}")[0] == 200
+            body = {"key": "lin", "consistency": "linearizable"}
+            assert call(follower.addr, "POST", "/kv/read", body) == (200, {"Ok": {"value": value}})
+
+
+def test_session_returns_the_first_result_and_refuses_conflicts(cluster: Cluster) -> None:
+    addr = cluster.leader().addr
+    first = write(addr, "sess", "a", 7, "sess-client")
+    assert first == (200, {"Ok": {"previous": None}})
+    assert write(addr, "sess", "a", 7, "sess-client") == first
+    status, body = write(addr, "sess", "b", 7, "sess-client")
+    assert (status, body["Err"]["code"], body["Err"]["indeterminate"]) == (
+        409,
+        "serial_conflict",
+        False,
+    )
+    status, body = write(addr, "sess", "c", 3, "sess-client")
+    assert (status, body["Err"]["code"]) == (409, "stale_serial")
+
+
+def test_auth_token_guards_raft_and_admin_but_not_kv(cluster: Cluster) -> None:
+    node = cluster.nodes[1]
+    for method, path in [
+        ("GET", "/admin/metrics"),
+        ("POST", "/raft/append"),
+        ("GET", "/raft/identity"),
+    ]:
+        status, body = call(node.addr, method, path, raw=b"")
+        assert (status, body["Err"]["code"]) == (401, "unauthorized"), path
+        status, body = call(node.addr, method, path, raw=b"", token="wrong")
+        assert status == 401, path
+    status, body = call(node.addr, "GET", "/admin/metrics", token=TOKEN)
+    assert status == 200 and body["Ok"]["node_id"] == 1
+    assert call(node.addr, "POST", "/kv/read", {"key": "fw"})[0] == 200
+
+
+def test_sigkill_of_the_leader_loses_no_acknowledged_write(cluster: Cluster) -> None:
+    old = cluster.leader()
+    old_term = old.state()["current_term"]
+    acknowledged = {}
+    for i in range(20):
+        status, _ = write(old.addr, f"crash-{i}", f"value-{i}", i + 1, "crash-client")
+        assert status == 200
+        acknowledged[f"crash-{i}"] = f"value-{i}"
+    old.kill()
+    new = cluster.leader(exclude=old.node_id)
+    assert new.node_id != old.node_id and new.state()["current_term"] > old_term
+    old.start()
+    wait_for(lambda: converged(cluster, acknowledged), 10, "all acknowledged writes everywhere")
+
+
+def test_sigterm_of_the_leader_hands_over_within_a_second(cluster: Cluster) -> None:
+    old = cluster.leader()
+    wait_for(lambda: all(n.state().get("voters") == [0, 1, 2] for n in cluster.nodes), 10, "voters")
+    started = time.monotonic()
+    old.signal(signal.SIGTERM)
+    new = cluster.leader(timeout=3, exclude=old.node_id)
+    elapsed = time.monotonic() - started
+    assert old.wait_exit(2.5) == 0
+    assert new.node_id != old.node_id
+    assert elapsed < 1.0, f"new leader after {elapsed:.2f}s"
+    old.start()
+    wait_for(lambda: old.state().get("current_leader") == new.node_id, 5, "the leader heard")
+    assert write(old.addr, "after-term", "x", 1, "after-term-client")[0] == 200
+
+
+def test_restart_of_every_node_keeps_the_data_without_admin_calls(cluster: Cluster) -> None:
+    leader = cluster.leader()
+    for i in range(5):
+        assert write(leader.addr, f"keep-{i}", f"v{i}", i + 1, "keep-client")[0] == 200
+    expected = {f"keep-{i}": f"v{i}" for i in range(5)}
+    for node in cluster.nodes:
+        node.kill()
+    for node in cluster.nodes:
+        node.start()
+    leader = cluster.leader(timeout=15)
+    wait_for(lambda: converged(cluster, expected), 10, "the data back on every node")
+    assert write(leader.addr, "keep-after", "yes", 1, "keep-after-client")[0] == 200
