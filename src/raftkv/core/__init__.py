@@ -29,7 +29,9 @@ from .messages import (
     VoteRequest,
     VoteResponse,
 )
+from .rawnode import RawNode
 from .ready import InstallSnapshot, ReadState, Ready, SoftState
+from .status import Progress, Status
 from .types import (
     EMPTY_MEMBERSHIP,
     BootState,
@@ -66,8 +68,10 @@ __all__ = [
     "NodeInfo",
     "NotInitialized",
     "NotLeader",
+    "Progress",
     "ProposalDropped",
     "RaftKVError",
+    "RawNode",
     "ReadIndexRequest",
     "ReadIndexResponse",
     "ReadState",
@@ -77,6 +81,7 @@ __all__ = [
     "SnapshotRequest",
     "SnapshotResponse",
     "SoftState",
+    "Status",
     "TimeoutNow",
     "VoteRequest",
     "VoteResponse",

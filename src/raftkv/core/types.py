@@ -69,6 +69,9 @@ class Membership(msgspec.Struct, frozen=True):
     configs: tuple[frozenset[NodeId], ...]
     nodes: dict[NodeId, NodeInfo]
     cluster_id: str = ""
+    retain: bool = False
+    """Only while joint: whether the voters that C_new removes stay on as learners when the
+    leader appends C_new (a new leader finishing the change must know it too)."""
 
     @property
     def joint(self) -> bool:

@@ -1,0 +1,110 @@
+"""Elections: timeouts, pre-vote, votes and the follower's leader lease (thesis §3.4, §9.6, §4.2.3).
+
+NB: a vote grant promises durable (term, vote); it only ever leaves in `persisted_messages`.
+A pre-vote changes and persists nothing.
+"""
+
+from __future__ import annotations
+
+from . import roles
+from .messages import VoteRequest, VoteResponse
+from .quorum import VoteResult, joint_vote_result
+from .state import NodeState
+from .types import Role
+
+
+def tick_election(st: NodeState) -> None:
+    """Follower or candidate: campaign once the randomized election deadline passes."""
+    if st.now < st.election_deadline:
+        return
+    if st.can_campaign():
+        campaign(st, transfer=False)
+    else:
+        st.reset_election_deadline()
+
+
+def campaign(st: NodeState, transfer: bool) -> None:
+    """Pre-vote first unless disabled or this is a leadership transfer (§3.10)."""
+    start_election(st, pre_vote=st.cfg.pre_vote and not transfer, transfer=transfer)
+
+
+def start_election(st: NodeState, pre_vote: bool, transfer: bool) -> None:
+    if pre_vote:
+        roles.become_pre_candidate(st)
+        term = st.term + 1
+    else:
+        roles.become_candidate(st)
+        term = st.term
+    last_index, last_term = st.log.last_index, st.log.last_term
+    for voter in sorted(st.membership.voters):
+        if voter == st.id:
+            continue
+        req = VoteRequest(term, st.id, voter, last_index, last_term, pre_vote, transfer)
+        if pre_vote:
+            st.send(req)
+        else:
+            st.send_persisted(req)  # (term, vote) must be durable before it leaves
+    check_votes(st)
+
+
+def in_lease(st: NodeState) -> bool:
+    """A follower or learner that heard from a live leader within election_timeout_min
+    (or restarted that recently) ignores requests to replace it (thesis §4.2.3)."""
+    return st.role is Role.FOLLOWER and st.now < st.lease_until
+
+
+def handle_vote_request(st: NodeState, req: VoteRequest) -> None:
+    if st.pristine:
+        return  # a pristine node never votes: it is in no configuration yet
+    if req.term < st.term:
+        st.send(VoteResponse(st.term, st.id, req.frm, False, pre_vote=req.pre_vote))
+        return
+    if req.term > st.term and not req.transfer and in_lease(st):
+        return
+    if req.pre_vote:
+        handle_pre_vote(st, req)
+        return
+    if req.term > st.term:
+        roles.become_follower(st, req.term, None)
+    up_to_date = st.log.is_up_to_date(req.last_log_term, req.last_log_index)
+    free = st.vote == req.frm or (st.vote is None and st.leader_id is None)
+    granted = free and up_to_date and st.role is Role.FOLLOWER
+    if granted:
+        st.set_vote(req.frm)
+        st.reset_election_deadline()
+    st.send_persisted(VoteResponse(st.term, st.id, req.frm, granted))
+
+
+def handle_pre_vote(st: NodeState, req: VoteRequest) -> None:
+    """Grant if the candidate could win a real election at `req.term`; change nothing."""
+    granted = (
+        req.term > st.term
+        and st.role is not Role.LEADER
+        and st.log.is_up_to_date(req.last_log_term, req.last_log_index)
+    )
+    term = req.term if granted else st.term
+    st.send(VoteResponse(term, st.id, req.frm, granted, pre_vote=True))
+
+
+def handle_vote_response(st: NodeState, resp: VoteResponse) -> None:
+    if st.role is not Role.CANDIDATE or resp.pre_vote != st.pre_vote_phase:
+        return
+    expected = st.term + 1 if st.pre_vote_phase else st.term
+    if resp.granted and resp.term == expected:
+        st.votes_granted.add(resp.frm)
+    elif not resp.granted and resp.term <= st.term:
+        st.votes_rejected.add(resp.frm)
+    else:
+        return
+    check_votes(st)
+
+
+def check_votes(st: NodeState) -> None:
+    result = joint_vote_result(st.membership.configs, st.votes_granted, st.votes_rejected)
+    if result is VoteResult.WON:
+        if st.pre_vote_phase:
+            start_election(st, pre_vote=False, transfer=False)
+        else:
+            roles.become_leader(st)
+    elif result is VoteResult.LOST:
+        roles.become_follower(st, st.term, None)
