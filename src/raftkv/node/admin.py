@@ -57,7 +57,9 @@ def core_failure(exc: Exception) -> ApiFailure:
 async def wait_status(
     ctx: NodeContext, predicate: Callable[[Any], bool], deadline: float, what: str
 ) -> None:
-    failure = timeout(f"{what} did not happen before the deadline", indeterminate=True)
+    def failure() -> ApiFailure:
+        return timeout(f"{what} did not happen before the deadline", indeterminate=True)
+
     await until(ctx.driver.watch(predicate), deadline, failure)
 
 

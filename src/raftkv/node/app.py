@@ -36,9 +36,14 @@ def _http_failure(exc: web.HTTPException) -> ApiFailure:
 
 
 @web.middleware
-async def error_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def envelope_and_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bearer auth for `/raft/*` and `/admin/*` (when `auth_token` is set), and the error
+    envelope for every failure. One middleware: each layer costs a coroutine per request."""
     ctx = request.app[CTX_KEY]
     try:
+        token = ctx.config.auth_token
+        if token is not None and request.path.startswith(PROTECTED_PREFIXES):
+            check_bearer(request, token)
         return await handler(request)
     except ApiFailure as failure:
         ctx.metrics.errors.labels(failure.code).inc()
@@ -55,16 +60,11 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
         ).response()
 
 
-@web.middleware
-async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """With `auth_token` set, `/raft/*` and `/admin/*` need `Authorization: Bearer <token>`."""
-    token = request.app[CTX_KEY].config.auth_token
-    if token is not None and request.path.startswith(PROTECTED_PREFIXES):
-        given = request.headers.get("Authorization", "")
-        expected = f"Bearer {token}"
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise ApiFailure(401, "unauthorized", "missing or wrong bearer token")
-    return await handler(request)
+def check_bearer(request: web.Request, token: str) -> None:
+    """401 `unauthorized` unless `Authorization: Bearer <token>` (constant-time compare)."""
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise ApiFailure(401, "unauthorized", "missing or wrong bearer token")
 
 
 async def prometheus(request: web.Request) -> web.Response:
@@ -80,7 +80,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 def build_app(ctx: NodeContext) -> web.Application:
     # Bodies are read by `read_body` with per-route limits; aiohttp's own cap stays out of it.
-    app = web.Application(middlewares=[error_envelope, bearer_auth], client_max_size=2**40)
+    app = web.Application(middlewares=[envelope_and_auth], client_max_size=2**40)
     app[CTX_KEY] = ctx
     add_kv_routes(app)
     add_admin_routes(app)

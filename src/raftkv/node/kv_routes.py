@@ -80,11 +80,8 @@ async def kv_write(request: web.Request) -> web.Response:
     if not ctx.is_leader():
         return await _forward(ctx, request, body, deadline)
     command = encode_command(Put(write.key, write.value, write.client_id or "", write.serial))
-    waiting = "the write was proposed but not applied before the deadline"
     try:
-        result = await until(
-            ctx.driver.propose(command), deadline, timeout(waiting, indeterminate=True)
-        )
+        result = await until(ctx.driver.propose(command), deadline, _write_timeout)
     except NotLeader:
         return await _forward(ctx, request, body, deadline)
     except ProposalDropped as exc:
@@ -92,6 +89,14 @@ async def kv_write(request: web.Request) -> web.Response:
     if not result.ok:
         raise ApiFailure(409, result.error or "error", result.message)
     return ok({"previous": result.previous})
+
+
+def _write_timeout() -> ApiFailure:
+    return timeout("the write was proposed but not applied before the deadline", indeterminate=True)
+
+
+def _read_timeout() -> ApiFailure:
+    return timeout("the read index was not confirmed before the deadline", indeterminate=False)
 
 
 async def _forward(
@@ -108,11 +113,8 @@ async def kv_read(request: web.Request) -> web.Response:
         if ctx.driver.leader_id is None:
             raise no_leader("no leader is known to confirm a linearizable read")
         ctx_id, applied = ctx.driver.read_index()
-        failure = timeout(
-            "the read index was not confirmed before the deadline", indeterminate=False
-        )
         try:
-            await until(applied, ctx.deadline(request), failure)
+            await until(applied, ctx.deadline(request), _read_timeout)
         finally:
             ctx.driver.reads.forget(ctx_id)
     return ok({"value": ctx.driver.sm.get(read.key)})
