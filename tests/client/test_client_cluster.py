@@ -158,3 +158,20 @@ async def test_leader_gives_up_with_no_leader(make_fake: MakeFake, dead_addr: st
 def test_no_addresses_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         ClusterClient([])
+
+
+async def test_a_silent_node_does_not_eat_the_deadline_in_discovery(make_fake: MakeFake) -> None:
+    silent = await make_fake(0, role="Follower")
+    silent.script("/state", silent.slow(3.0))
+    other = await make_fake(1, role="Follower")
+    async with ClusterClient([silent.addr, other.addr], timeout=5.0) as client:
+        started = time.monotonic()
+        assert await client.write("k", "v", deadline=2.0) is None
+        assert time.monotonic() - started < 1.5
+
+
+@pytest.mark.parametrize("deadline", [0.0, -1.0])
+async def test_a_deadline_must_be_positive(deadline: float) -> None:
+    async with ClusterClient(["127.0.0.1:1"]) as client:
+        with pytest.raises(ValueError, match="deadline"):
+            await client.write("k", "v", deadline=deadline)

@@ -30,6 +30,8 @@ T = TypeVar("T")
 
 BACKOFF_MIN_S = 0.05
 BACKOFF_MAX_S = 0.5
+MIN_ATTEMPT_S = 0.05
+"""The least an attempt is given, so the last one before the deadline can still succeed."""
 
 
 @dataclass(slots=True)
@@ -144,22 +146,25 @@ class ClusterClient:
         followed_hint = False
         while True:
             if self._leader_addr is None:
-                await self._discover(end - _now())
+                # At most half the time left: a silent node must not eat the whole deadline.
+                await self._discover((end - _now()) / 2)
             node = self._pick()
             try:
-                return await attempt(node, max(0.001, min(self.timeout, end - _now())))
+                return await attempt(node, max(MIN_ATTEMPT_S, min(self.timeout, end - _now())))
             except ApiError as exc:
                 maybe_applied = maybe_applied or exc.indeterminate
                 exc.indeterminate = maybe_applied
                 if not exc.retryable or end - _now() <= 0:
                     raise
-                hinted = self._learn(node, exc)
-            if hinted and not followed_hint:
+                last_error = exc
+            if self._learn(node, last_error) and not followed_hint:
                 followed_hint = True  # follow a fresh hint at once, but never ping-pong
                 continue
             followed_hint = False
-            await asyncio.sleep(min(self._jitter(backoff), max(0.0, end - _now())))
+            await asyncio.sleep(min(self._jitter(backoff), end - _now()))
             backoff = min(backoff * 2, BACKOFF_MAX_S)
+            if end - _now() <= 0:
+                raise last_error
 
     def _learn(self, node: NodeClient, exc: ApiError) -> bool:
         """Update the leader guess from a failure; True when it now points elsewhere."""
@@ -244,6 +249,8 @@ class ClusterClient:
 
     def _deadline(self, deadline: float | None) -> float:
         seconds = self.timeout if deadline is None else deadline
+        if not seconds > 0:
+            raise ValueError(f"deadline must be positive seconds, got {deadline}")
         return _now() + seconds
 
     def _jitter(self, backoff: float) -> float:
