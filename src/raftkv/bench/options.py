@@ -1,0 +1,109 @@
+"""Command-line options of `raftkv-bench`, checked before anything starts."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cluster import Timings
+from .workloads import WORKLOADS, Workload, parse_workloads
+
+SYSTEMS = ("raftkv", "etcd")
+
+
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    systems: tuple[str, ...]
+    workloads: tuple[Workload, ...]
+    duration_s: float
+    warmup_s: float
+    rounds: int
+    failover_rounds: int
+    failover_timings: Timings
+    failover_deadline_s: float
+    request_timeout_s: float
+    json_path: Path | None
+    work_dir: Path | None
+    etcd_bin: str | None
+    seed: int
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="raftkv-bench",
+        description="Benchmark a 3-node raftkv cluster on loopback, side by side with etcd.",
+        epilog=f"Workloads: {', '.join(f'{w.name} ({w.description})' for w in WORKLOADS.values())}.",
+    )
+    add = parser.add_argument
+    add("--vs", choices=["etcd"], help="also run a 3-member etcd cluster and compare")
+    add("--systems", help="comma-separated systems to run (default: raftkv, plus --vs)")
+    add("--workloads", default="all", help="comma-separated workloads, `all` or `none`")
+    add("--duration", type=_positive_float, default=5.0, help="measured seconds per run (5)")
+    add("--warmup", type=float, default=1.0, help="unmeasured seconds before each run (1)")
+    add("--rounds", type=_count, default=2, help="runs per workload and system (2)")
+    add("--failover-rounds", type=_count, default=5, help="leader kills per system (5; 0: none)")
+    add("--failover-heartbeat-ms", type=int, default=100, help="heartbeat for failover (100)")
+    add("--failover-election-ms", type=int, default=1000, help="election timeout (1000)")
+    add("--failover-deadline", type=_positive_float, default=30.0, help="seconds per kill (30)")
+    add("--request-timeout", type=_positive_float, default=5.0, help="seconds per request (5)")
+    add("--json", type=Path, dest="json_path", help="also write the results as JSON here")
+    add("--work-dir", type=Path, help="keep data dirs and server logs here (default: a temp dir)")
+    add("--etcd-bin", help="the etcd binary (default: `etcd` on PATH)")
+    add("--seed", type=int, default=1, help="seed of the clients' key and value choices (1)")
+    return parser
+
+
+def _systems(args: argparse.Namespace) -> tuple[str, ...]:
+    names = args.systems.split(",") if args.systems else ["raftkv"]
+    if args.vs and args.vs not in names:
+        names.append(args.vs)
+    systems = tuple(dict.fromkeys(name.strip() for name in names))
+    for name in systems:
+        if name not in SYSTEMS:
+            raise ValueError(f"--systems: unknown system {name!r} (known: {', '.join(SYSTEMS)})")
+    return systems
+
+
+def parse_options(argv: list[str] | None) -> BenchOptions:
+    """Parses and checks the command line; argparse exits 2 with a message on bad input."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        systems = _systems(args)
+        workloads = () if args.workloads == "none" else tuple(parse_workloads(args.workloads))
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.warmup < 0:
+        parser.error("--warmup: must be >= 0")
+    if not 0 < args.failover_heartbeat_ms < args.failover_election_ms:
+        parser.error("--failover-heartbeat-ms: must be > 0 and below --failover-election-ms")
+    return BenchOptions(
+        systems=systems,
+        workloads=workloads,
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        rounds=args.rounds,
+        failover_rounds=args.failover_rounds,
+        failover_timings=Timings(args.failover_heartbeat_ms, args.failover_election_ms),
+        failover_deadline_s=args.failover_deadline,
+        request_timeout_s=args.request_timeout,
+        json_path=args.json_path,
+        work_dir=args.work_dir,
+        etcd_bin=args.etcd_bin,
+        seed=args.seed,
+    )

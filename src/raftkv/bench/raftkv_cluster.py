@@ -1,0 +1,128 @@
+"""A 3-node raftkv cluster on loopback: durable storage, default settings, formed through
+the admin API (init node 0, add 1 and 2 as learners, promote {0, 1, 2})."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from .cluster import (
+    CLUSTER_SIZE,
+    POLL_INTERVAL_S,
+    ClusterError,
+    LocalCluster,
+    http_json,
+)
+from .processes import ServerProcess, free_port
+
+NODE_BIN_ENV = "OPENRAFT_KV_NODE_BIN"
+"""The TF's override of the node command, honoured here too."""
+
+
+def node_command() -> list[str]:
+    """The command that runs one node, without `--config`."""
+    override = os.environ.get(NODE_BIN_ENV)
+    if override:
+        return shlex.split(override)
+    return [sys.executable, "-m", "raftkv.node.main"]
+
+
+class RaftkvCluster(LocalCluster):
+    system = "raftkv"
+
+    def _write_config(self, index: int, port: int) -> Path:
+        config: dict[str, Any] = {
+            "node_id": index,
+            "http_port": port,
+            "public_addr": f"127.0.0.1:{port}",
+            "bind_host": "127.0.0.1",
+            "data_dir": str(self.root / f"raftkv-{index}"),
+        }
+        if self.timings is not None:
+            config["heartbeat_interval_ms"] = self.timings.heartbeat_ms
+            config["election_timeout_min_ms"] = self.timings.election_ms
+            config["election_timeout_max_ms"] = 2 * self.timings.election_ms
+        path = self.root / f"raftkv-{index}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    def _spawn_all(self) -> None:
+        command = node_command()
+        for index in range(CLUSTER_SIZE):
+            port = free_port()
+            config = self._write_config(index, port)
+            argv = [*command, "--config", str(config)]
+            member = ServerProcess(f"raftkv-{index}", argv, self.root / f"raftkv-{index}.log")
+            self.members.append(member)
+            self.client_addrs.append(f"127.0.0.1:{port}")
+            member.start()
+
+    async def start(self, http: aiohttp.ClientSession, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        self._spawn_all()
+        for index in range(CLUSTER_SIZE):
+            await self._wait_healthy(http, index, deadline)
+        await self._admin(http, "/admin/init", {}, deadline)
+        for index in (1, 2):
+            body = {"node_id": index, "addr": self.client_addrs[index]}
+            await self._admin(http, "/admin/add-learner", body, deadline)
+        await self._admin(http, "/admin/change-membership", {"voters": [0, 1, 2]}, deadline)
+        await self.wait_for_leader(http, max(0.1, deadline - time.monotonic()))
+
+    async def _wait_healthy(self, http: aiohttp.ClientSession, index: int, deadline: float) -> None:
+        """The HTTP port opens once the node has recovered from disk."""
+        while time.monotonic() < deadline:
+            self.members[index].check_alive()
+            try:
+                async with http.get(f"{self.base_url(index)}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(POLL_INTERVAL_S)
+        raise ClusterError(f"raftkv-{index}: /healthz did not answer 200 in time")
+
+    async def _admin(
+        self, http: aiohttp.ClientSession, path: str, body: Any, deadline: float
+    ) -> None:
+        """An admin call on node 0, repeated while it fails (a leader may still be coming)."""
+        last: tuple[int, Any] = (0, None)
+        while time.monotonic() < deadline:
+            self.members[0].check_alive()
+            last = await http_json(http, "POST", f"{self.base_url(0)}{path}", body)
+            if last[0] == 200:
+                return
+            await asyncio.sleep(POLL_INTERVAL_S)
+        raise ClusterError(f"raftkv: {path} failed: status {last[0]}, answer {last[1]}")
+
+    async def _agreed_leader(self, http: aiohttp.ClientSession) -> int | None:
+        """The node that reports Leader, named as leader in the same term by every other
+        running node, with voters {0, 1, 2} and no membership change in flight."""
+        states: dict[int, dict[str, Any]] = {}
+        for index, member in enumerate(self.members):
+            if not member.running:
+                continue
+            status, answer = await http_json(http, "GET", f"{self.base_url(index)}/state?kv=false")
+            if status != 200 or not isinstance(answer, dict):
+                return None
+            states[index] = answer
+        leaders = [index for index, state in states.items() if state.get("role") == "Leader"]
+        if len(leaders) != 1:
+            return None
+        leader_state = states[leaders[0]]
+        for state in states.values():
+            agrees = (state.get("current_leader"), state.get("current_term")) == (
+                leader_state["node_id"],
+                leader_state["current_term"],
+            )
+            if not agrees or state.get("voters") != [0, 1, 2]:
+                return None
+        return leaders[0]

@@ -1,0 +1,119 @@
+"""`raftkv-bench` end to end: a ~2 s run against real clusters on loopback that must print a
+table with numbers, write the JSON, stop by itself, and leave no server or directory behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+RUN_TIMEOUT_S = 150
+needs_etcd = pytest.mark.skipif(
+    shutil.which("etcd") is None, reason="etcd is not installed (apt-get install etcd-server)"
+)
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    """Command lines of live processes that mention `text` (our temp dir)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def run_bench(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """Runs the bench with its temp dir under `tmp_path`; asserts it ended by itself and
+    cleaned up; returns the process and the JSON document."""
+    json_path = tmp_path / "results.json"
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp_root)}
+    argv = [sys.executable, "-m", "raftkv.bench.main", *args, "--json", str(json_path)]
+    # check=False and a timeout: a hung bench fails here (TimeoutExpired kills it).
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert list(temp_root.iterdir()) == [], "the work dir was not removed"
+    assert _processes_mentioning(str(temp_root)) == [], "a server outlived the bench"
+    return done, json.loads(json_path.read_text())
+
+
+def _table_row(stdout: str, workload: str, system: str) -> list[str]:
+    for line in stdout.splitlines():
+        cells = line.split()
+        if cells[:2] == [workload, system]:
+            return cells
+    raise AssertionError(f"no {workload}/{system} row in:\n{stdout}")
+
+
+def _assert_measured(stdout: str, document: Any, workload: str, system: str) -> None:
+    ops, p50, p99 = (
+        float(cell.replace(",", "")) for cell in _table_row(stdout, workload, system)[2:5]
+    )
+    assert ops > 0 and 0 < p50 <= p99
+    (summary,) = [
+        s for s in document["summary"] if (s["workload"], s["system"]) == (workload, system)
+    ]
+    assert summary["runs"] == 1 and summary["ops_per_s"] > 0
+    assert summary["cpu_us_per_op"]["leader"] > 0 and summary["cpu_us_per_op"]["client"] > 0
+
+
+@needs_etcd
+def test_etcd_run_prints_numbers_and_stops_by_itself(tmp_path: Path) -> None:
+    done, document = run_bench(
+        tmp_path,
+        "--systems",
+        "etcd",
+        "--workloads",
+        "write-8,read-64",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.3",
+        "--rounds",
+        "1",
+        "--failover-rounds",
+        "1",
+    )
+    for workload in ("write-8", "read-64"):
+        _assert_measured(done.stdout, document, workload, "etcd")
+    (failover,) = document["failover"]
+    assert failover["system"] == "etcd" and failover["failed"] == 0
+    assert 0 < failover["median_s"] < 10
+    assert document["settings"]["numbers_are_medians_of_runs"] == 1
+
+
+def test_missing_etcd_says_how_to_install_it(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "raftkv.bench.main",
+            "--vs",
+            "etcd",
+            "--etcd-bin",
+            str(tmp_path / "no-etcd-here"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "apt-get install -y etcd-server" in done.stderr
