@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 TOKEN = "test-token"
+FORWARDED = "X-Raftkv-Forwarded"
 FAST_TIMINGS = {
     "heartbeat_interval_ms": 100,
     "election_timeout_min_ms": 500,

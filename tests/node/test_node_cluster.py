@@ -4,13 +4,14 @@ graceful restarts."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from node_harness import TOKEN, Cluster, call, make_cluster, wait_for, write
+from node_harness import FORWARDED, TOKEN, Cluster, call, make_cluster, wait_for, write
 
 pytestmark = pytest.mark.e2e
 
@@ -102,6 +103,29 @@ def test_auth_token_guards_raft_and_admin_but_not_kv(cluster: Cluster) -> None:
     assert call(node.addr, "POST", "/kv/read", {"key": "fw"})[0] == 200
 
 
+def test_a_forwarded_request_to_a_follower_is_not_forwarded_again(cluster: Cluster) -> None:
+    leader = cluster.leader()
+    follower = cluster.followers(leader)[0]
+    body = {"key": "hop", "value": "v", "serial": 1, "client_id": "hop"}
+    status, got = call(follower.addr, "POST", "/kv/write", body, headers={FORWARDED: "9"})
+    assert (status, got["Err"]["code"], got["Err"]["indeterminate"]) == (421, "not_leader", False)
+    assert (got["Err"]["leader_id"], got["Err"]["leader_addr"]) == (leader.node_id, leader.addr)
+
+
+def test_admin_calls_on_a_follower_reach_the_leader(cluster: Cluster) -> None:
+    follower = cluster.followers(cluster.leader())[1]
+    # The committed configuration already is {0,1,2}: a no-op, answered by the leader.
+    assert cluster.admin(follower, "/admin/change-membership", {"voters": [2, 1, 0]}) == (
+        200,
+        {"Ok": None},
+    )
+    # Re-adding a voter as a learner only refreshes its address.
+    node = cluster.nodes[2]
+    body = {"node_id": 2, "addr": node.addr}
+    assert cluster.admin(follower, "/admin/add-learner", body) == (200, {"Ok": None})
+    assert follower.state()["voters"] == [0, 1, 2]
+
+
 def test_sigkill_of_the_leader_loses_no_acknowledged_write(cluster: Cluster) -> None:
     old = cluster.leader()
     old_term = old.state()["current_term"]
@@ -144,3 +168,17 @@ def test_restart_of_every_node_keeps_the_data_without_admin_calls(cluster: Clust
     leader = cluster.leader(timeout=15)
     wait_for(lambda: converged(cluster, expected), 10, "the data back on every node")
     assert write(leader.addr, "keep-after", "yes", 1, "keep-after-client")[0] == 200
+
+
+def test_a_wiped_node_is_refused_by_its_peers(cluster: Cluster) -> None:
+    wiped = cluster.nodes[2]
+    wiped.kill()
+    data_dir = wiped.workdir / "raftkv-data-2"
+    shutil.rmtree(data_dir)
+    wiped.start()
+    time.sleep(1.0)  # several heartbeats and election timeouts
+    # The leader's appends name the old storage id: refused, so nothing reached the new one.
+    state = wiped.state()
+    assert (state["current_term"], state["last_log_index"], state["cluster_id"]) == (0, 0, None)
+    leader = cluster.leader(exclude=2)
+    assert write(leader.addr, "after-wipe", "v", 1, "wipe-client")[0] == 200
