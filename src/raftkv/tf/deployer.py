@@ -11,6 +11,8 @@ import abc
 from dataclasses import dataclass, field
 from typing import Literal
 
+from raftkv.client import NodeClient
+
 RestartMode = Literal["graceful", "kill"]
 
 
@@ -90,6 +92,15 @@ class Deployer(abc.ABC):
     def describe(self) -> str:
         """One line for the report: where the nodes run and where their logs are."""
         return type(self).__name__
+
+    def node_client(self, name: str, *, timeout: float = 5.0) -> NodeClient:
+        """A new client of the node's current endpoint; the caller closes it."""
+        return NodeClient(self.endpoint(name).api_addr, timeout=timeout)
+
+    def keep_artifacts(self) -> None:
+        """Asks `cleanup` to keep what helps a post-mortem (logs, configs, data) even where
+        it would remove it after a passing run. The default keeps nothing extra."""
+        return None
 
     async def __aenter__(self) -> Deployer:
         return self

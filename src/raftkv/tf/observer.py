@@ -1,0 +1,239 @@
+"""Watches the cluster: polls every node's `/state`, keeps a history, and waits for rules.
+
+One polling task per node, so a node that hangs (paused, cut off) delays only its own
+observations. `/state` is fetched without the key/value map unless a wait needs it. The
+history keeps every observation without its map (bounded), for the report and for a
+post-mortem; `latest` keeps the full last answer of each node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import aiohttp
+import msgspec
+
+from raftkv.core.errors import RaftKVError
+
+from .agreement import (
+    Leadership,
+    Outcome,
+    View,
+    agreed_leader,
+    converged,
+    keys_everywhere,
+    voters_everywhere,
+)
+
+if TYPE_CHECKING:
+    from raftkv.client import NodeState
+
+T = TypeVar("T")
+DEFAULT_INTERVAL = 0.1
+HISTORY_LIMIT = 20_000
+TRANSITION_FIELDS = ("error", "role", "term", "leader", "voters", "learners")
+
+
+class StateSource(Protocol):
+    """What the observer needs of a node client."""
+
+    async def state(self, *, kv: bool = True) -> NodeState: ...
+
+
+class WaitTimeout(RaftKVError, TimeoutError):
+    """A wait of the observer did not see its rule hold in time; says what was missing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One poll of one node: its state, or why there is none. `at` is time.monotonic()."""
+
+    name: str
+    at: float
+    state: NodeState | None
+    error: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """A compact, JSON-ready line for reports (no key/value map)."""
+        if self.state is None:
+            return {"node": self.name, "error": self.error}
+        state = self.state
+        return {
+            "node": self.name,
+            "role": state.role,
+            "term": state.current_term,
+            "leader": state.current_leader,
+            "voters": list(state.voters),
+            "learners": list(state.learners),
+            "last_log_index": state.last_log_index,
+            "applied": state.last_applied_index,
+            "keys": None if state.kv is None else len(state.kv),
+        }
+
+
+class Observer:
+    """Polls `nodes` through `client_for(name)` every `interval` seconds."""
+
+    def __init__(
+        self,
+        nodes: Sequence[str],
+        client_for: Callable[[str], StateSource],
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        request_timeout: float = 1.0,
+    ) -> None:
+        if interval <= 0:
+            raise ValueError(f"observer interval must be positive, got {interval}")
+        self.nodes = list(nodes)
+        self.client_for = client_for
+        self.interval = interval
+        self.request_timeout = request_timeout
+        self.latest: dict[str, Observation] = {}
+        self.history: deque[Observation] = deque(maxlen=HISTORY_LIMIT)
+        self._kv_demand = 0
+        self._updated = asyncio.Condition()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        if self._tasks:
+            return
+        for name in self.nodes:
+            self._tasks.append(asyncio.create_task(self._poll(name), name=f"observe {name}"))
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def __aenter__(self) -> Observer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def view(self) -> View:
+        """The latest state of every node (None when it did not answer or not polled yet)."""
+        return {name: self._latest_state(name) for name in self.nodes}
+
+    def transitions(self, since: float) -> list[dict[str, Any]]:
+        """Each change of a node's reachability, role, term, leader or membership, from the
+        history, with `t` in seconds after `since` (a time.monotonic() value)."""
+        changes: list[dict[str, Any]] = []
+        last: dict[str, str] = {}
+        for observation in self.history:
+            summary = observation.summary()
+            key = repr([summary.get(field) for field in TRANSITION_FIELDS])
+            if last.get(observation.name) != key:
+                last[observation.name] = key
+                changes.append({"t": round(observation.at - since, 3), **summary})
+        return changes
+
+    # Waits: each returns the rule's value or raises WaitTimeout with the last reason.
+
+    async def wait_leader(
+        self, timeout: float, different_from: Leadership | None = None
+    ) -> Leadership:
+        what = "an agreed leader" + (f" other than {different_from}" if different_from else "")
+        return await self.wait_for(lambda v: agreed_leader(v, different_from), timeout, what)
+
+    async def wait_voters(self, voters: frozenset[int], timeout: float) -> frozenset[int]:
+        what = f"voters {sorted(voters)} on every node"
+        return await self.wait_for(lambda v: voters_everywhere(v, voters), timeout, what)
+
+    async def wait_keys(self, expected: Mapping[str, str], timeout: float) -> int:
+        what = f"{len(expected)} expected keys on every node"
+        return await self.wait_for(
+            lambda v: keys_everywhere(v, expected), timeout, what, needs_kv=True
+        )
+
+    async def wait_converged(self, timeout: float) -> int:
+        what = "identical key/value maps and applied index on every node"
+        return await self.wait_for(converged, timeout, what, needs_kv=True)
+
+    async def wait_for(
+        self,
+        rule: Callable[[View], Outcome[T]],
+        timeout: float,
+        what: str,
+        *,
+        needs_kv: bool = False,
+    ) -> T:
+        """Waits until `rule` holds on a view; with `needs_kv`, only views polled with
+        key/value maps (started after the wait began) count."""
+        since = time.monotonic()
+        outcome: Outcome[T] = Outcome(pending="no observation yet")
+        self._kv_demand += needs_kv
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    view = self._fresh_view(since) if needs_kv else self.view()
+                    outcome = rule(view)
+                    if outcome.value is not None:
+                        return outcome.value
+                    async with self._updated:
+                        await self._updated.wait()
+        except TimeoutError:
+            raise WaitTimeout(
+                f"timed out after {timeout:.1f} s waiting for {what}: {outcome.pending}"
+            ) from None
+        finally:
+            self._kv_demand -= needs_kv
+
+    def _fresh_view(self, since: float) -> View:
+        """Like `view`, but a node's state counts only if polled with its map after `since`."""
+        fresh: dict[str, NodeState | None] = {}
+        for name in self.nodes:
+            observation = self.latest.get(name)
+            state = observation.state if observation is not None else None
+            if observation is None or observation.at < since or state is None or state.kv is None:
+                fresh[name] = None
+            else:
+                fresh[name] = state
+        return fresh
+
+    def _latest_state(self, name: str) -> NodeState | None:
+        observation = self.latest.get(name)
+        return observation.state if observation is not None else None
+
+    async def _poll(self, name: str) -> None:
+        next_poll = time.monotonic()
+        while True:
+            observation = await self._observe(name)
+            self.latest[name] = observation
+            self.history.append(_without_kv(observation))
+            async with self._updated:
+                self._updated.notify_all()
+            next_poll = max(next_poll + self.interval, time.monotonic())
+            await asyncio.sleep(next_poll - time.monotonic())
+
+    async def _observe(self, name: str) -> Observation:
+        with_kv = self._kv_demand > 0
+        try:
+            client = self.client_for(name)
+            async with asyncio.timeout(self.request_timeout):
+                state = await client.state(kv=with_kv)
+        except (RaftKVError, aiohttp.ClientError, OSError, TimeoutError) as error:
+            return Observation(name, time.monotonic(), None, _describe(error))
+        return Observation(name, time.monotonic(), state)
+
+
+def _without_kv(observation: Observation) -> Observation:
+    if observation.state is None or observation.state.kv is None:
+        return observation
+    state = msgspec.structs.replace(observation.state, kv=None)
+    return Observation(observation.name, observation.at, state, observation.error)
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,58 @@
+"""basic_failover end to end with real raftkv-node processes, in both restart modes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from raftkv.examples.basic_failover import main
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def node_pids() -> set[int]:
+    """Every live raftkv node started from a raftkv-tf run directory."""
+    pids = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "--config" in text and "/raftkv-tf-" in text and alive(int(cmdline.parent.name)):
+            pids.add(int(cmdline.parent.name))
+    return pids
+
+
+@pytest.mark.parametrize("mode", ["graceful", "kill"])
+def test_basic_failover_passes(
+    mode: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = node_pids()
+    report_path = tmp_path / "report.json"
+    code = main(["--restart-mode", mode, "--seed", "11", "--json", str(report_path)])
+    output = capsys.readouterr().out
+    assert code == 0, output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS" and report["settings"]["restart_mode"] == mode
+    old, new = report["facts"]["old_leader"], report["facts"]["new_leader"]
+    assert new["node"] != old["node"] and new["term"] > old["term"]
+    assert report["facts"]["converged"]["keys"] == 16
+    assert report["facts"]["converged"]["voters"] == [0, 1, 2]
+    timings = report["timings"]
+    assert 0 < timings["failover_leader_agreed_s"] <= timings["failover_first_write_s"]
+    assert re.search(r"PASS basic_failover in [\d.]+ s", output)
+    assert "seed 11" in output and f"restart leader {old['node']} ({mode})" in output
+    assert node_pids() <= before, "no node process is left behind"
+    run_dir = re.search(r"node logs in (\S+)/node-\*", report["deployer"])
+    assert run_dir is not None and not Path(run_dir.group(1)).exists(), "removed after a pass"
