@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .operation import Operation
 
@@ -50,18 +50,25 @@ class _History:
     """(operation index, is_call), in time order; calls first among equal times."""
     called_before: list[int]
     """called_before[i]: the operations whose call is among events[:i]."""
+    invoked_at: list[int]
+    """invoked_at[op]: the position of the operation's call event."""
     writes: int = 0
     info_writes: int = 0
     reads: int = 0
     reads_by_value: dict[str | None, int] = field(default_factory=dict)
+    writes_by_value: dict[str | None, int] = field(default_factory=dict)
 
     @classmethod
     def compile(cls, ops: Sequence[Operation]) -> _History:
         timed = [(op.invoke, 0, index) for index, op in enumerate(ops)]
         timed += [(op.finish, 1, index) for index, op in enumerate(ops) if op.complete is not None]
         timed.sort()
-        history = cls(values=[op.value for op in ops], events=[], called_before=[0])
+        history = cls(
+            values=[op.value for op in ops], events=[], called_before=[0], invoked_at=[0] * len(ops)
+        )
         for _, is_return, index in timed:
+            if not is_return:
+                history.invoked_at[index] = len(history.events)
             history.events.append((index, not is_return))
             called = history.called_before[-1]
             history.called_before.append(called if is_return else called | 1 << index)
@@ -73,13 +80,28 @@ class _History:
                 by_value[op.value] = by_value.get(op.value, 0) | bit
             else:
                 history.writes |= bit
+                by_value = history.writes_by_value
+                by_value[op.value] = by_value.get(op.value, 0) | bit
                 if op.outcome == "info":
                     history.info_writes |= bit
         return history
 
 
-_Config = tuple[int, str | None, int]
-"""A decision point: (index of the return event, register value, linearized bitset)."""
+class _Config(NamedTuple):
+    """A decision point: the return event of an operation that is not yet linearized."""
+
+    position: int
+    """Index of the return event in `_History.events`."""
+    value: str | None
+    """The register's value."""
+    linearized: int
+    """Bitset of the linearized operations."""
+    last_write: int
+    """Event position of the latest decision point that changed the register (-1: none)."""
+
+
+_ABSORB = -1
+"""The candidate "linearize the returning write unseen, just before the latest write"."""
 
 
 class _Search:
@@ -93,7 +115,7 @@ class _Search:
         self._steps = 0
 
     def run(self) -> bool:
-        start = self._advance(0, None, 0)
+        start = self._advance(0, None, 0, -1)
         if start is None:
             return True
         stack = [(start, iter(self._candidates(start)))]
@@ -105,12 +127,10 @@ class _Search:
                 self._failed.add(config)
                 stack.pop()
                 continue
-            child = self._linearize(config, write)
-            if child is None:
-                continue
+            child = self._absorb(config) if write == _ABSORB else self._linearize(config, write)
             if child is True:
                 return True
-            if child not in self._failed:
+            if child is not None and child not in self._failed:
                 stack.append((child, iter(self._candidates(child))))
         return False
 
@@ -119,7 +139,9 @@ class _Search:
             raise TimeLimitReached
         self._steps += 1
 
-    def _advance(self, position: int, value: str | None, linearized: int) -> _Config | None:
+    def _advance(
+        self, position: int, value: str | None, linearized: int, last_write: int
+    ) -> _Config | None:
         """Replay events from `position` until one forces a decision; None at the end."""
         history = self._history
         events = history.events
@@ -130,42 +152,85 @@ class _Search:
                 if bit & history.reads and history.values[index] == value:
                     linearized |= bit
             elif not linearized & bit:
-                return position, value, linearized
+                return _Config(position, value, linearized, last_write)
             position += 1
         return None
 
     def _candidates(self, config: _Config) -> list[int]:
-        """Pending writes to try at a decision point, the most promising first."""
-        position, _, linearized = config
+        """What to try at a decision point, the most promising first."""
         history = self._history
-        returning = history.events[position][0]
-        pending = history.writes & history.called_before[position] & ~linearized
-        ok_writes = _indices(pending & ~history.info_writes)
-        info_writes = _indices(pending & history.info_writes)
+        returning = history.events[config.position][0]
         wanted = history.values[returning]
-        # The returning write itself ends the chain soonest; for a returning read, writes of
-        # the value it returned are the likeliest to explain it.
-        ok_writes.sort(key=lambda i: (i != returning, history.values[i] != wanted))
+        pending = history.writes & history.called_before[config.position] & ~config.linearized
+        is_read = 1 << returning & history.reads
+        if is_read and not pending & history.writes_by_value.get(wanted, 0):
+            return []  # no write is left that could give the read its value
+        first: list[int] = []
+        if 1 << returning & history.writes:
+            if config.last_write > history.invoked_at[returning]:
+                first.append(_ABSORB)
+            first.append(returning)
+            pending &= ~(1 << returning)
+        # For a returning read, writes of the value it returned are the likeliest to explain it.
+        ok_writes = _indices(pending & ~history.info_writes)
+        ok_writes.sort(key=lambda i: history.values[i] != wanted)
+        # Pending "info" writes of one value are interchangeable (none has a return left to
+        # constrain it), so only the earliest invoked of each value is tried: the ones used
+        # are then always the earliest of their value, and the memo sees no permutations.
+        info_writes = list(
+            {
+                history.values[i]: i for i in reversed(_indices(pending & history.info_writes))
+            }.values()
+        )
         info_writes.sort(key=lambda i: history.values[i] != wanted)
-        return ok_writes + info_writes
+        return first + ok_writes + info_writes
+
+    def _absorb(self, config: _Config) -> _Config | Literal[True] | None:
+        """Linearize the returning write unseen, right before the latest write.
+
+        The latest write came after this one was invoked, so the write may take effect just
+        before it and be overwritten at once. That is the only way a write nobody reads is
+        ever needed, so chains never carry unobserved writes.
+        """
+        history = self._history
+        returning = history.events[config.position][0]
+        linearized = config.linearized | 1 << returning
+        value = history.values[returning]
+        if value != config.value and self._strands_readers(value, linearized):
+            return None
+        following = self._advance(config.position + 1, config.value, linearized, config.last_write)
+        return True if following is None else following
 
     def _linearize(self, config: _Config, write: int) -> _Config | Literal[True] | None:
         """Linearize `write` at a decision point: the next decision point, True when the
         history is fully explained, or None when the write is not worth trying here."""
-        position, _, linearized = config
+        position, overwritten, linearized, _ = config
         history = self._history
+        returning = history.events[position][0]
         value = history.values[write]
         observers = history.reads_by_value.get(value, 0) & history.called_before[position]
         observers &= ~linearized
-        bit = 1 << write
-        if bit & history.info_writes and not observers:
+        if write != returning and not observers:
+            return None  # overwritten unseen by the next write of the chain: see `_absorb`
+        linearized |= 1 << write | observers
+        if value != overwritten and self._strands_readers(overwritten, linearized):
             return None
-        linearized |= bit | observers
-        returning = history.events[position][0]
         if not linearized & 1 << returning:
-            return position, value, linearized
-        following = self._advance(position + 1, value, linearized)
+            return _Config(position, value, linearized, position)
+        following = self._advance(position + 1, value, linearized, position)
         return True if following is None else following
+
+    def _strands_readers(self, lost_value: str | None, linearized: int) -> bool:
+        """Whether a read of `lost_value`, no longer the register's value, can never be
+        linearized: no write of that value is left to bring it back.
+
+        Catching this when the value is overwritten, rather than at the read's return,
+        keeps a wrong choice from being explored until then; with unique values that is most
+        of the pruning there is.
+        """
+        history = self._history
+        stranded = history.reads_by_value.get(lost_value, 0) & ~linearized
+        return bool(stranded) and not history.writes_by_value.get(lost_value, 0) & ~linearized
 
 
 def _indices(bits: int) -> list[int]:
@@ -189,5 +254,7 @@ def is_linearizable(
     keys = {op.key for op in ops}
     if len(keys) > 1:
         raise ValueError(f"a register history must be of one key, got {sorted(keys)}")
-    history = _History.compile([op for op in ops if op.constrains])
+    # Operation i is the i-th invoked: bit order is invocation order (see `_candidates`).
+    relevant = sorted((op for op in ops if op.constrains), key=lambda op: op.invoke)
+    history = _History.compile(relevant)
     return _Search(history, deadline, clock).run()
