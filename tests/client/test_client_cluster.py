@@ -175,3 +175,27 @@ async def test_a_deadline_must_be_positive(deadline: float) -> None:
     async with ClusterClient(["127.0.0.1:1"]) as client:
         with pytest.raises(ValueError, match="deadline"):
             await client.write("k", "v", deadline=deadline)
+
+
+@pytest.mark.parametrize("code", ["stale_serial", "serial_conflict"])
+async def test_a_client_id_clash_moves_to_a_fresh_session(make_fake: MakeFake, code: str) -> None:
+    fake = await make_fake()
+    fake.script("/kv/write", err(409, code, "another writer uses this client id"))
+    async with ClusterClient([fake.addr], rng=random.Random(2)) as client:
+        await client.write("k", "v")
+        await client.write("k", "w")
+    (first_id, first), (fresh_id, fresh), (again_id, after) = serials(fake)
+    assert first_id == client.client_id and first == 1
+    assert fresh_id != first_id and (fresh, after) == (1, 2) and again_id == fresh_id
+
+
+async def test_a_clash_after_an_indeterminate_attempt_is_raised(make_fake: MakeFake) -> None:
+    fake = await make_fake()
+    fake.script(
+        "/kv/write", err(504, "timeout", indeterminate=True), err(409, "stale_serial", "clash")
+    )
+    async with ClusterClient([fake.addr], rng=random.Random(2)) as client:
+        with pytest.raises(ApiError) as caught:
+            await client.write("k", "v", deadline=3.0)
+    assert (caught.value.code, caught.value.indeterminate) == ("stale_serial", True)
+    assert len(fake.received("/kv/write")) == 2

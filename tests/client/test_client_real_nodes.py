@@ -40,8 +40,12 @@ async def test_client_on_a_formed_cluster(nodes: RealCluster) -> None:
         assert await via_follower.write("f", "x") is None  # forwarded by the follower
     state = await NodeClient(follower_addrs[0]).state()
     assert (state.role, state.current_leader, sorted(state.voters)) == ("Follower", 0, [0, 1, 2])
+    # Two clients seeded alike share a client_id; the second moves to a fresh one.
+    async with ClusterClient(nodes.addrs, rng=random.Random(11)) as twin:
+        assert twin.client_id == cluster.client_id
+        assert await twin.write("k", "v3") == "v2"
     kvs = await states_agree(nodes.addrs, timeout=10)
-    assert kvs[0] == {"k": "v2", "f": "x"}
+    assert kvs[0] == {"k": "v3", "f": "x"}
 
 
 async def test_a_repeated_serial_is_applied_once(nodes: RealCluster) -> None:

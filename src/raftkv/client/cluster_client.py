@@ -6,7 +6,9 @@ Writes are made safe to retry by the node's client sessions: every write carries
 result instead of applying it twice. A session allows one write in flight (a lower serial
 arriving after a higher one is refused as `stale_serial`), so concurrent writes on one
 ClusterClient each borrow their own session: `client_id` for the first, `client_id.N` for
-the others.
+the others. Should another writer use the same client_id (two clients seeded alike), the
+node refuses with `stale_serial` or `serial_conflict`; when nothing of the write can have been
+applied, the client goes on under a fresh client_id.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 from typing import TypeVar
 
@@ -30,6 +33,8 @@ T = TypeVar("T")
 
 BACKOFF_MIN_S = 0.05
 BACKOFF_MAX_S = 0.5
+SESSION_CLASH_CODES = frozenset({"stale_serial", "serial_conflict"})
+"""A session answer that only another writer under the same client_id can cause."""
 MIN_ATTEMPT_S = 0.05
 """The least an attempt is given, so the last one before the deadline can still succeed."""
 
@@ -99,16 +104,22 @@ class ClusterClient:
 
     async def write(self, key: str, value: str, *, deadline: float | None = None) -> str | None:
         """Write `key` = `value` under the next serial; returns the previous value."""
+        end = self._deadline(deadline)
         session = self._idle_sessions.pop() if self._idle_sessions else self._new_session()
-        serial = session.next_serial
-        session.next_serial += 1
         try:
-            return await self._retrying(
-                lambda node, seconds: node.write(
-                    key, value, serial=serial, client_id=session.client_id, timeout=seconds
-                ),
-                deadline,
-            )
+            while True:
+                serial = session.next_serial
+                attempt = partial(_write_attempt, key, value, session.client_id, serial)
+                session.next_serial += 1
+                try:
+                    return await self._retrying(attempt, end)
+                except ApiError as exc:
+                    if exc.code not in SESSION_CLASH_CODES or exc.indeterminate:
+                        raise
+                # Another client writes under this client_id (a copy seeded alike): nothing
+                # of this write was applied, so it is safe to go on under a fresh id.
+                session.client_id = f"{self._rng.getrandbits(64):016x}"
+                session.next_serial = 1
         finally:
             self._idle_sessions.append(session)
 
@@ -118,7 +129,7 @@ class ClusterClient:
         """Read `key` (None when missing), by default linearizably."""
         return await self._retrying(
             lambda node, seconds: node.read(key, linearizable=linearizable, timeout=seconds),
-            deadline,
+            self._deadline(deadline),
         )
 
     async def leader(self, *, deadline: float | None = None) -> NodeClient:
@@ -138,9 +149,9 @@ class ClusterClient:
     # --- retry loop --------------------------------------------------------------------
 
     async def _retrying(
-        self, attempt: Callable[[NodeClient, float], Awaitable[T]], deadline: float | None
+        self, attempt: Callable[[NodeClient, float], Awaitable[T]], end: float
     ) -> T:
-        end = self._deadline(deadline)
+        """`attempt(node, seconds)` until it succeeds, fails for good, or loop time `end`."""
         backoff = BACKOFF_MIN_S
         maybe_applied = False
         followed_hint = False
@@ -255,6 +266,12 @@ class ClusterClient:
 
     def _jitter(self, backoff: float) -> float:
         return backoff * (0.5 + self._rng.random() / 2)
+
+
+async def _write_attempt(
+    key: str, value: str, client_id: str, serial: int, node: NodeClient, seconds: float
+) -> str | None:
+    return await node.write(key, value, serial=serial, client_id=client_id, timeout=seconds)
 
 
 def _now() -> float:
