@@ -69,6 +69,13 @@ def test_time_limit_gives_unknown_naming_the_key() -> None:
     assert "'slow-key'" in verdict.message and "time limit of 5s" in verdict.message
 
 
+def test_a_named_anomaly_is_a_violation_even_after_the_time_limit() -> None:
+    verdict = check_key(STALE, time_limit=5.0, clock=JumpingClock())
+    assert verdict.status == "violation"
+    assert verdict.message.startswith("stale read:")
+    assert verdict.witness == tuple(STALE)  # no time was left to shrink it
+
+
 def test_time_limit_is_shared_by_all_keys() -> None:
     # The clock reads 0 for the deadline (5), then 3 in k1's search and 6 in k2's: k2 runs
     # past the shared deadline although it alone took less than 5.

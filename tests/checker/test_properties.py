@@ -93,3 +93,7 @@ def test_fast_checker_agrees_with_brute_force(ops: list[Operation]) -> None:
     assert is_linearizable(ops) == expected
     if find_anomaly(ops) is not None:
         assert not expected, "a named anomaly must always be a real violation"
+    if ops and not expected:
+        witness = check_key(ops).witness
+        assert set(witness) <= set(ops)
+        assert not brute_force_linearizable(witness), "the witness must fail on its own"
