@@ -133,7 +133,10 @@ class ClusterClient:
         )
 
     async def leader(self, *, deadline: float | None = None) -> NodeClient:
-        """The node that reports itself Leader; ApiError `no_leader` when none did in time."""
+        """The node that reports itself Leader; ApiError `no_leader` when none did in time.
+
+        The NodeClient shares this client's connections: it is usable until `close()`.
+        """
         end = self._deadline(deadline)
         backoff = BACKOFF_MIN_S
         while True:
