@@ -12,6 +12,8 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import msgspec
+
 from raftkv.core import (
     BootState,
     CoreConfig,
@@ -25,6 +27,7 @@ from raftkv.core import (
     Ready,
     Role,
     SnapshotMeta,
+    SnapshotRequest,
 )
 
 FAST = CoreConfig(
@@ -112,14 +115,7 @@ class Cluster:
         self.disks[node_id].persist(rd)
         self._send(rd.persisted_messages)
         if rd.snapshot is not None:
-            self.applied[node_id] = [
-                Entry(
-                    rd.snapshot.meta.last_term,
-                    rd.snapshot.meta.last_index,
-                    EntryKind.BLANK,
-                    b"snapshot",
-                )
-            ]
+            self.applied[node_id] = restore_commands(rd.snapshot.data)
         self.applied[node_id].extend(rd.committed)
         self.reads[node_id].extend(rd.read_states)
         node.advance(rd)
@@ -127,8 +123,23 @@ class Cluster:
         return rd
 
     def _send(self, msgs: list[Message]) -> None:
-        self.sent.extend(msgs)
-        self.queue.extend(msgs)
+        for msg in msgs:
+            if isinstance(msg, SnapshotRequest):
+                # The runtime attaches the bytes of the latest stored snapshot.
+                disk = self.disks[msg.frm]
+                assert disk.snapshot == msg.meta, "a SnapshotRequest names the latest snapshot"
+                msg = msgspec.structs.replace(msg, data=disk.snapshot_data)
+            self.sent.append(msg)
+            self.queue.append(msg)
+
+    def take_snapshot(self, node_id: int) -> SnapshotMeta:
+        """What the runtime does: snapshot the state machine at applied, store it, compact."""
+        node = self.nodes[node_id]
+        meta = node.snapshot_meta(node.status().applied_index)
+        data = b"|".join(self.commands(node_id))
+        self.disks[node_id].compact(meta, data)
+        node.compact(meta)
+        return meta
 
     def process(self) -> None:
         """Carry out every pending Ready (nodes may produce new ones as they advance)."""
@@ -197,12 +208,7 @@ class Cluster:
         self.crashed.discard(node_id)
         self.nodes[node_id] = self._make(node_id)
         disk = self.disks[node_id]
-        self.applied[node_id] = []
-        if disk.snapshot is not None:
-            meta = disk.snapshot
-            self.applied[node_id] = [
-                Entry(meta.last_term, meta.last_index, EntryKind.BLANK, b"snapshot")
-            ]
+        self.applied[node_id] = restore_commands(disk.snapshot_data)
 
     # -- queries -------------------------------------------------------------------------
 
@@ -218,20 +224,32 @@ class Cluster:
         return [e.data for e in self.applied[node_id] if e.kind is EntryKind.COMMAND]
 
 
+def restore_commands(data: bytes) -> list[Entry]:
+    """The state machine of these tests is the list of applied commands."""
+    return [Entry(0, 0, EntryKind.COMMAND, c) for c in data.split(b"|") if c]
+
+
 def info(node_id: int) -> NodeInfo:
     return NodeInfo(addr=f"127.0.0.1:{8000 + node_id}", storage_id=f"s{node_id}")
 
 
-def bootstrap(ids: Iterable[int], config: CoreConfig = FAST, seed: int = 1) -> Cluster:
-    """A cluster of `ids` with the first as leader: init, add learners, promote (the TF flow)."""
+def bootstrap(
+    ids: Iterable[int],
+    config: CoreConfig = FAST,
+    seed: int = 1,
+    voters: Iterable[int] | None = None,
+) -> Cluster:
+    """A cluster of `voters` (default: all `ids`) with the first as leader: init, add learners,
+    promote (the TF flow). Other ids exist as pristine nodes."""
     cluster = Cluster(ids, config, seed)
-    first, *rest = cluster.ids
+    members = sorted(cluster.ids if voters is None else voters)
+    first, *rest = members
     cluster.nodes[first].initialize(info(first), "cluster-1")
     cluster.stabilize()
     for node_id in rest:
         cluster.nodes[first].add_learner(node_id, info(node_id))
         cluster.stabilize()
     if rest:
-        cluster.nodes[first].change_membership(set(cluster.ids), retain=False)
+        cluster.nodes[first].change_membership(set(members), retain=False)
         cluster.stabilize()
     return cluster
