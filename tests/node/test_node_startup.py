@@ -3,7 +3,9 @@ naming the field, before anything listens."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -13,7 +15,7 @@ import pytest
 import yaml
 from node_harness import call, free_port, wait_for
 
-from raftkv.storage import load_or_create_identity
+from raftkv.storage import DurableStore, load_or_create_identity
 
 BASE = {"node_id": 0, "http_port": 18080, "public_addr": "127.0.0.1:18080"}
 
@@ -24,9 +26,10 @@ def write_config(tmp_path: Path, config: dict[str, object]) -> Path:
     return path
 
 
-def run_node(config_path: Path) -> subprocess.CompletedProcess[str]:
+def run_node(config_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "raftkv.node.main", "--config", str(config_path)],
+        env=env,
         capture_output=True,
         text=True,
         timeout=20,
@@ -40,6 +43,8 @@ def run_node(config_path: Path) -> subprocess.CompletedProcess[str]:
         ("missing-file", "config:"),
         ("identity", "node_id:"),
         ("data-dir-is-a-file", "data_dir:"),
+        ("data-dir-in-use", "data_dir:"),
+        ("log-level-env", "RAFTKV_LOG:"),
     ],
 )
 def test_node_exits_2_with_one_line(tmp_path: Path, case: str, field: str) -> None:
@@ -53,7 +58,15 @@ def test_node_exits_2_with_one_line(tmp_path: Path, case: str, field: str) -> No
     path = write_config(tmp_path, config)
     if case == "missing-file":
         path = tmp_path / "absent.yaml"
-    result = run_node(path)
+    env = {**os.environ, "RAFTKV_LOG": "chatty" if case == "log-level-env" else "info"}
+    if case == "data-dir-in-use":
+        holder = DurableStore.open(tmp_path / "data")  # another node runs on this directory
+        try:
+            result = run_node(path, env)
+        finally:
+            asyncio.run(holder.close())
+    else:
+        result = run_node(path, env)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"raftkv-node: {field}"), result.stderr

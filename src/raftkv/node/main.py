@@ -43,6 +43,7 @@ from .transport import PeerBook, PeerTransport
 HANDOVER_TIMEOUT_S = 1.2
 """How long a stopping leader waits for another node to lead (exit stays within 2 s)."""
 SNAPSHOT_CHUNK_BYTES = 512 * 1024
+LOG_LEVELS = ["debug", "info", "warning", "error"]
 
 
 class StartupError(Exception):
@@ -56,7 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--log-level",
         type=str.lower,
-        choices=["debug", "info", "warning", "error"],
+        choices=LOG_LEVELS,
         help="overrides log_level (also env RAFTKV_LOG)",
     )
     return parser.parse_args(argv)
@@ -71,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"raftkv-node: {exc}", file=sys.stderr)
         return 2
     level = args.log_level or os.environ.get("RAFTKV_LOG", "").lower() or config.log_level
+    if level not in LOG_LEVELS:
+        print(f"raftkv-node: RAFTKV_LOG: {level!r} is not one of {LOG_LEVELS}", file=sys.stderr)
+        return 2
     log = setup_logging(args.log_format or config.log_format, level)
     with contextlib.suppress(ImportError):
         import uvloop
@@ -111,7 +115,11 @@ def _peer_session(config: NodeConfig) -> aiohttp.ClientSession:
 
 async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: logging.Logger) -> int:
     store = _open_store(data_dir)
-    boot, snapshot_data = store.recover()
+    try:
+        boot, snapshot_data = store.recover()
+    except StorageError as exc:
+        await store.close()
+        raise StartupError(f"data_dir: {exc}") from exc
     state_machine = KvStateMachine(config.max_sessions)
     if snapshot_data is not None:
         state_machine.restore(snapshot_data)

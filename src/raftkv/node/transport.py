@@ -106,6 +106,10 @@ class PeerSender:
                 self._mark_up()
 
     def _mark_down(self, reason: str) -> None:
+        # What is queued will be stale by the time the peer answers again (the core resends
+        # what matters); delivering it first would only delay the fresh messages.
+        while not self._queue.empty():
+            self._queue.get_nowait()
         cap = self._transport.backoff_cap_s
         self._backoff_s = min(cap, self._backoff_s * 2 if self._backoff_s else FIRST_BACKOFF_S)
         self._retry_at = time.monotonic() + self._backoff_s
@@ -178,7 +182,10 @@ class PeerTransport:
     async def _deliver_snapshot(self, url: str, msg: SnapshotRequest) -> None:
         latest = self._snapshot_source()
         if latest is None or latest[0].last_index != msg.meta.last_index:
-            raise PeerDown(f"snapshot {msg.meta.last_index} is no longer stored")
+            # A newer snapshot replaced it between the core's send and now: the core sends
+            # again with the newer meta after it compacts; this one is dropped like a loss.
+            self.log.debug("snapshot %d no longer stored; dropped", msg.meta.last_index)
+            return
         data = latest[1]
         offsets = range(0, max(len(data), 1), self._chunk_bytes)
         for offset in offsets:
