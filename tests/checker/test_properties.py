@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from checker_brute_force import brute_force_linearizable
@@ -97,3 +98,23 @@ def test_fast_checker_agrees_with_brute_force(ops: list[Operation]) -> None:
         witness = check_key(ops).witness
         assert set(witness) <= set(ops)
         assert not brute_force_linearizable(witness), "the witness must fail on its own"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    plan=st.lists(planned_ops, min_size=1, max_size=7),
+    victim=st.integers(0, 6),
+    new_value=st.sampled_from([None, *VALUES]),
+    shift=st.floats(-3.0, 3.0),
+)
+def test_fast_checker_agrees_with_brute_force_near_real_executions(
+    plan: list[PlannedOp], victim: int, new_value: str | None, shift: float
+) -> None:
+    # Violations one change away from a valid history are the subtle ones.
+    history = run_register(plan, unique_values=False)
+    op = history[victim % len(history)]
+    end = None if op.complete is None else op.complete + shift
+    history[victim % len(history)] = dataclasses.replace(
+        op, value=new_value, invoke=op.invoke + shift, complete=end
+    )
+    assert is_linearizable(history) == brute_force_linearizable(history)

@@ -10,16 +10,21 @@ ideas used here:
   Any linearization can be reordered into this shape by moving each linearization point as
   late as possible, so the search stays complete.
 - Memoization of configurations: a configuration is (event position, register value,
-  bitset of linearized operations); one that failed once fails again, so it is never
-  explored twice.
+  bitset of linearized operations, and here the position of the latest write); one that
+  failed once fails again, so it is never explored twice.
 
-Two dominance rules for registers prune the chains without losing completeness:
+Pruning rules for registers cut the chains down without losing completeness (the tests
+compare the search with a brute-force checker on random small histories):
 
 - A pending read whose value equals the register's value is linearized at once: doing so
   changes nothing and only removes an obligation.
-- A write whose outcome is unknown ("info") may also never happen, so linearizing it is only
-  worth it when some pending read observes it right away; otherwise the next write of the
-  chain overwrites it unseen, which is no better than leaving it out.
+- Every write in a chain, except the returning one, must be observed by a pending read right
+  away. A write overwritten unseen by the next write of the chain could as well be put just
+  before that write when its own return comes ("absorbed", see `_Search._absorb`); a write
+  of unknown outcome ("info") need not happen at all.
+- A configuration that overwrites the last value some unlinearized read needs, with no
+  write of that value left, is dead at once rather than when the read returns.
+- Pending "info" writes of one value are interchangeable, so one per value is tried.
 """
 
 from __future__ import annotations
@@ -174,16 +179,21 @@ class _Search:
         # For a returning read, writes of the value it returned are the likeliest to explain it.
         ok_writes = _indices(pending & ~history.info_writes)
         ok_writes.sort(key=lambda i: history.values[i] != wanted)
-        # Pending "info" writes of one value are interchangeable (none has a return left to
-        # constrain it), so only the earliest invoked of each value is tried: the ones used
-        # are then always the earliest of their value, and the memo sees no permutations.
-        info_writes = list(
-            {
-                history.values[i]: i for i in reversed(_indices(pending & history.info_writes))
-            }.values()
-        )
+        info_writes = self._earliest_of_each_value(pending & history.info_writes)
         info_writes.sort(key=lambda i: history.values[i] != wanted)
         return first + ok_writes + info_writes
+
+    def _earliest_of_each_value(self, info_writes: int) -> list[int]:
+        """The earliest invoked of the pending "info" writes of each value.
+
+        They are interchangeable (none has a return left to constrain it). Trying only the
+        earliest keeps the ones used always the earliest of their value, so the memo never
+        sees the same choice twice under different names.
+        """
+        earliest: dict[str | None, int] = {}
+        for index in _indices(info_writes):  # lowest index = earliest invoked
+            earliest.setdefault(self._history.values[index], index)
+        return list(earliest.values())
 
     def _absorb(self, config: _Config) -> _Config | Literal[True] | None:
         """Linearize the returning write unseen, right before the latest write.
