@@ -74,11 +74,38 @@ def _assert_measured(stdout: str, document: Any, workload: str, system: str) -> 
     assert summary["cpu_us_per_op"]["leader"] > 0 and summary["cpu_us_per_op"]["client"] > 0
 
 
-@needs_etcd
-def test_etcd_run_prints_numbers_and_stops_by_itself(tmp_path: Path) -> None:
+def _assert_failover(document: Any, system: str) -> None:
+    (failover,) = [f for f in document["failover"] if f["system"] == system]
+    assert failover["failed"] == 0 and len(failover["times_s"]) == 1
+    assert 0 < failover["median_s"] < 10
+
+
+def test_raftkv_run_prints_numbers_and_stops_by_itself(tmp_path: Path) -> None:
     done, document = run_bench(
         tmp_path,
-        "--systems",
+        "--workloads",
+        "seq-write,write-64-all",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.3",
+        "--rounds",
+        "1",
+        "--failover-rounds",
+        "1",
+    )
+    for workload in ("seq-write", "write-64-all"):
+        _assert_measured(done.stdout, document, workload, "raftkv")
+    assert all(summary["errors"] == 0 for summary in document["summary"]), document["summary"]
+    _assert_failover(document, "raftkv")
+    assert document["settings"]["numbers_are_medians_of_runs"] == 1
+
+
+@needs_etcd
+def test_raftkv_vs_etcd_alternates_and_prints_ratios(tmp_path: Path) -> None:
+    done, document = run_bench(
+        tmp_path,
+        "--vs",
         "etcd",
         "--workloads",
         "write-8,read-64",
@@ -92,11 +119,21 @@ def test_etcd_run_prints_numbers_and_stops_by_itself(tmp_path: Path) -> None:
         "1",
     )
     for workload in ("write-8", "read-64"):
-        _assert_measured(done.stdout, document, workload, "etcd")
-    (failover,) = document["failover"]
-    assert failover["system"] == "etcd" and failover["failed"] == 0
-    assert 0 < failover["median_s"] < 10
-    assert document["settings"]["numbers_are_medians_of_runs"] == 1
+        for system in ("raftkv", "etcd"):
+            _assert_measured(done.stdout, document, workload, system)
+    order = [(run["workload"], run["system"]) for run in document["runs"]]
+    assert order == [
+        ("write-8", "raftkv"),
+        ("write-8", "etcd"),
+        ("read-64", "raftkv"),
+        ("read-64", "etcd"),
+    ]
+    ratios = {row["workload"]: row for row in document["ratios_raftkv_over_etcd"]}
+    assert set(ratios) == {"write-8", "read-64"} and ratios["write-8"]["ops_per_s"] > 0
+    assert "raftkv/etcd" in done.stdout
+    _assert_failover(document, "raftkv")
+    _assert_failover(document, "etcd")
+    assert document["settings"]["etcd_version"].startswith("3.")
 
 
 def test_missing_etcd_says_how_to_install_it(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ class FakeNode:
         self.requests = 0
         self.failing = False
         self.serials: list[int] = []
+        self.client_ids: set[str] = set()
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests += 1
@@ -32,6 +33,7 @@ class FakeNode:
             return web.json_response({"Err": {"code": "no_leader"}}, status=503)
         if "serial" in body:
             self.serials.append(body["serial"])
+            self.client_ids.add(body["client_id"])
         return web.json_response({"Ok": {"value": None}})
 
 
@@ -109,6 +111,26 @@ async def test_sequential_client_sends_growing_serials(fake_nodes) -> None:
         seed=1,
     )
     assert len(node.serials) > 5 and node.serials == sorted(set(node.serials))
+
+
+async def test_every_run_uses_fresh_client_ids(fake_nodes) -> None:
+    """Same seed, new run: reusing an id would restart its serials and get stale_serial."""
+    node, url = fake_nodes[0]
+    seen: list[set[str]] = []
+    for _ in range(2):
+        node.client_ids.clear()
+        await run_load(
+            RaftkvProtocol(),
+            WORKLOADS["write-8"],
+            [url],
+            warmup_s=0.0,
+            duration_s=0.2,
+            request_timeout_s=2.0,
+            sample_cpu=_cpu,
+            seed=1,
+        )
+        seen.append(set(node.client_ids))
+    assert len(seen[0]) == 8 and not seen[0] & seen[1]
 
 
 async def test_failures_are_errors_not_operations(fake_nodes) -> None:

@@ -40,7 +40,11 @@ class Timings:
 
 
 async def http_json(
-    http: aiohttp.ClientSession, method: str, url: str, body: Any = None
+    http: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    body: Any = None,
+    timeout_s: float = PROBE_TIMEOUT_S,
 ) -> tuple[int, Any]:
     """One admin or status request: (status, decoded JSON or None); status 0 on no answer."""
     data = None if body is None else msgspec.json.encode(body)
@@ -50,7 +54,7 @@ async def http_json(
             url,
             data=data,
             headers={"Content-Type": "application/json"},
-            timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S),
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
         ) as response:
             raw = await response.read()
             status = response.status

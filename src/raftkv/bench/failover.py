@@ -11,7 +11,7 @@ probe interval.
 from __future__ import annotations
 
 import asyncio
-import random
+import secrets
 import time
 
 import aiohttp
@@ -33,7 +33,7 @@ async def first_write_after(
     """Seconds from `since` (a perf_counter time) to the first successful write through
     `base_url`; None when none succeeded within `deadline_s`."""
     client = BenchClient(MAX_PROBES_IN_FLIGHT, PROBE_TIMEOUT_S)
-    session = WriterSession(client_id=f"bench-failover-{random.getrandbits(64):016x}")
+    session = WriterSession(client_id=f"bench-failover-{secrets.token_hex(8)}")
     succeeded = asyncio.Event()
     first: list[float] = []
     probes: set[asyncio.Task[None]] = set()

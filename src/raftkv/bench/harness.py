@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -127,7 +128,8 @@ async def _measure_cpu(run: _Run, sample_cpu: Callable[[], CpuSample]) -> None:
 async def _client_loop(run: _Run, index: int, base_url: str, seed: int) -> None:
     """One client: one request at a time until the run ends."""
     rng = random.Random(seed * 1000 + index)
-    session = WriterSession(client_id=f"bench-{rng.getrandbits(64):016x}-{index}")
+    # A fresh id per run: a session restarted at serial 1 under an old id is stale_serial.
+    session = WriterSession(client_id=f"bench-{secrets.token_hex(8)}-{index}")
     protocol, read_fraction = run.protocol, run.workload.read_fraction
     read_url, write_url = base_url + protocol.read_path, base_url + protocol.write_path
     latencies, errors = run.result.latencies_s, run.result.errors
@@ -161,7 +163,7 @@ async def preload(
 
     async def write_share(index: int) -> None:
         nonlocal failures
-        session = WriterSession(client_id=f"bench-preload-{random.getrandbits(64):016x}")
+        session = WriterSession(client_id=f"bench-preload-{secrets.token_hex(8)}-{index}")
         for key in KEYS[index::clients]:
             status, answer, _ = await client.post(
                 base_url + protocol.write_path, protocol.write_body(key, key, session)

@@ -23,6 +23,8 @@ from .cluster import (
 )
 from .processes import ServerProcess, free_port
 
+ADMIN_TIMEOUT_S = 15.0
+"""A blocking add-learner returns once the learner caught up: allow for a busy machine."""
 NODE_BIN_ENV = "OPENRAFT_KV_NODE_BIN"
 """The TF's override of the node command, honoured here too."""
 
@@ -38,11 +40,18 @@ def node_command() -> list[str]:
 class RaftkvCluster(LocalCluster):
     system = "raftkv"
 
-    def _write_config(self, index: int, port: int) -> Path:
+    def _write_config(self, index: int, ports: list[int]) -> Path:
+        port = ports[index]
         config: dict[str, Any] = {
             "node_id": index,
             "http_port": port,
             "public_addr": f"127.0.0.1:{port}",
+            # As in the reference workload's configs; the admin calls add the same addresses.
+            "peer_addrs": {
+                peer: f"127.0.0.1:{peer_port}"
+                for peer, peer_port in enumerate(ports)
+                if peer != index
+            },
             "bind_host": "127.0.0.1",
             "data_dir": str(self.root / f"raftkv-{index}"),
         }
@@ -56,9 +65,9 @@ class RaftkvCluster(LocalCluster):
 
     def _spawn_all(self) -> None:
         command = node_command()
-        for index in range(CLUSTER_SIZE):
-            port = free_port()
-            config = self._write_config(index, port)
+        ports = [free_port() for _ in range(CLUSTER_SIZE)]
+        for index, port in enumerate(ports):
+            config = self._write_config(index, ports)
             argv = [*command, "--config", str(config)]
             member = ServerProcess(f"raftkv-{index}", argv, self.root / f"raftkv-{index}.log")
             self.members.append(member)
@@ -97,7 +106,9 @@ class RaftkvCluster(LocalCluster):
         last: tuple[int, Any] = (0, None)
         while time.monotonic() < deadline:
             self.members[0].check_alive()
-            last = await http_json(http, "POST", f"{self.base_url(0)}{path}", body)
+            last = await http_json(
+                http, "POST", f"{self.base_url(0)}{path}", body, timeout_s=ADMIN_TIMEOUT_S
+            )
             if last[0] == 200:
                 return
             await asyncio.sleep(POLL_INTERVAL_S)
