@@ -148,6 +148,7 @@ def test_verdict(history: list[Operation], expected: str | None) -> None:
     assert verdict.message.startswith(expected + ":"), verdict.message
     assert set(verdict.witness) <= set(history)
     assert not brute_force_linearizable(verdict.witness), "the witness must fail on its own"
+    assert list(verdict.witness) == sorted(verdict.witness, key=lambda op: (op.invoke, op.finish))
 
 
 def test_stale_read_witness_keeps_the_overwriting_write_and_both_reads() -> None:

@@ -87,6 +87,7 @@ def _check_one_key(
         deadline=shrink_deadline,
         clock=clock,
     )
+    witness = tuple(sorted(witness, key=lambda op: (op.invoke, op.finish)))
     return KeyVerdict(key, "violation", _violation_message(witness, len(relevant)), witness)
 
 
