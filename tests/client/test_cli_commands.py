@@ -175,3 +175,13 @@ def test_a_bad_environment_default_is_a_usage_error(
         main(["status"])
     assert caught.value.code == 2
     assert "$RAFTKV_NODES" in capsys.readouterr().err
+
+
+async def test_the_token_is_sent_on_reads_and_writes(
+    make_fake: MakeFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = await make_fake()
+    assert await cli("--nodes", fake.addr, "--token", "s3cret", "put", "k", "v") == 0
+    assert await cli("--nodes", fake.addr, "--token", "s3cret", "get", "k") == 0
+    assert {r.path for r in fake.requests} >= {"/kv/write", "/kv/read"}
+    assert all(r.headers.get("Authorization") == "Bearer s3cret" for r in fake.requests)
