@@ -199,3 +199,15 @@ async def test_a_clash_after_an_indeterminate_attempt_is_raised(make_fake: MakeF
             await client.write("k", "v", deadline=3.0)
     assert (caught.value.code, caught.value.indeterminate) == ("stale_serial", True)
     assert len(fake.received("/kv/write")) == 2
+
+
+async def test_endless_clashes_end_at_the_deadline(make_fake: MakeFake) -> None:
+    fake = await make_fake()
+    fake.script("/kv/write", *[err(409, "stale_serial", "clash") for _ in range(10_000)])
+    async with ClusterClient([fake.addr]) as client:
+        started = time.monotonic()
+        with pytest.raises(ApiError, match="stale_serial"):
+            await client.write("k", "v", deadline=0.3)
+        assert time.monotonic() - started < 1.0
+    client_ids = {r.body["client_id"] for r in fake.received("/kv/write")}
+    assert len(client_ids) == len(fake.received("/kv/write"))  # a fresh id for every try

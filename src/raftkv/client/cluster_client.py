@@ -114,7 +114,7 @@ class ClusterClient:
                 try:
                     return await self._retrying(attempt, end)
                 except ApiError as exc:
-                    if exc.code not in SESSION_CLASH_CODES or exc.indeterminate:
+                    if exc.code not in SESSION_CLASH_CODES or exc.indeterminate or _now() >= end:
                         raise
                 # Another client writes under this client_id (a copy seeded alike): nothing
                 # of this write was applied, so it is safe to go on under a fresh id.
