@@ -87,7 +87,11 @@ class Reporter:
         """The last observation of every node (printed when a run fails)."""
         self.console.print("  last observation of every node:")
         for row in rows:
-            fields = " ".join(f"{key}={value}" for key, value in row.items() if key != "node")
+            fields = " ".join(
+                f"{key}={value}"
+                for key, value in row.items()
+                if key != "node" and value is not None
+            )
             self.console.print(f"    {escape(str(row.get('node')))}: {escape(fields)}")
 
     def finished(self, report: RunReport) -> None:

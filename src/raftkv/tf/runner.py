@@ -55,55 +55,66 @@ async def _run(
     scenario: Scenario, rng: random.Random, report: RunReport, reporter: Reporter, started: float
 ) -> None:
     deployer = scenario.deployer_factory()
-    ctx: RunContext | None = None
-    async with contextlib.AsyncExitStack() as stack:
-        stack.push_async_callback(deployer.cleanup)
-        budget = asyncio.timeout(scenario.run_timeout)
-        try:
-            async with budget:
-                ctx = await _start(scenario, deployer, stack, rng, report, reporter, started)
-                await _run_workloads(ctx, scenario.workloads)
-                report.failures = await _check_expectations(ctx, scenario.expectations)
-            if report.failures:
-                report.reason = f"{len(report.failures)} expectation(s) failed"
-            else:
-                report.verdict = PASS
-        except TimeoutError as error:
-            report.reason = (
-                f"run timeout: the scenario did not finish within {scenario.run_timeout:.0f} s"
-                if budget.expired()
-                else _describe(error)
-            )
-        except Exception as error:
-            report.reason = _describe(error)
-        finally:
-            _record_observations(ctx, report, started)
-            if report.verdict != PASS:
-                deployer.keep_artifacts()
-                if report.last_observations:
-                    reporter.observations(report.last_observations)
-    report.deployer = deployer.describe()
+    ctx = _context(scenario, deployer, rng, report, reporter, started)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(deployer.cleanup)
+            stack.push_async_callback(ctx.clients.close)
+            try:
+                await _execute(scenario, ctx, stack)
+            finally:
+                _record_observations(ctx, report, started)
+                if report.verdict != PASS:
+                    deployer.keep_artifacts()
+                    if report.last_observations:
+                        reporter.observations(report.last_observations)
+    finally:
+        report.deployer = deployer.describe()
 
 
-async def _start(
+async def _execute(scenario: Scenario, ctx: RunContext, stack: contextlib.AsyncExitStack) -> None:
+    """Deploy, workloads, expectations within the run timeout; sets the verdict."""
+    report = ctx.report
+    budget = asyncio.timeout(scenario.run_timeout)
+    try:
+        async with budget:
+            await _deploy(ctx, stack)
+            await _run_workloads(ctx, scenario.workloads)
+            report.failures = await _check_expectations(ctx, scenario.expectations)
+    except TimeoutError as error:
+        report.reason = (
+            f"run timeout: the scenario did not finish within {scenario.run_timeout:g} s"
+            if budget.expired()
+            else _describe(error)
+        )
+        return
+    except Exception as error:
+        report.reason = _describe(error)
+        return
+    if report.failures:
+        report.reason = f"{len(report.failures)} expectation(s) failed"
+    else:
+        report.verdict = PASS
+
+
+def _context(
     scenario: Scenario,
     deployer: Deployer,
-    stack: contextlib.AsyncExitStack,
     rng: random.Random,
     report: RunReport,
     reporter: Reporter,
     started: float,
 ) -> RunContext:
+    """The run's context; nothing starts yet (clients connect on first use)."""
     topology = scenario.topology
     clients = ClientPool(deployer, random.Random(rng.getrandbits(64)))
-    stack.push_async_callback(clients.close)
     observer = Observer(
         topology.names(),
         clients.node,
         interval=scenario.observer.interval,
         request_timeout=scenario.observer.request_timeout,
     )
-    ctx = RunContext(
+    return RunContext(
         topology=topology,
         deployer=deployer,
         endpoints={},
@@ -114,13 +125,16 @@ async def _start(
         reporter=reporter,
         started=started,
     )
-    async with ctx.step(f"deploy {topology.nodes} nodes") as step:
-        endpoints = await deployer.deploy(topology)
+
+
+async def _deploy(ctx: RunContext, stack: contextlib.AsyncExitStack) -> None:
+    """Starts the nodes, then the observer (stopped before the clients close)."""
+    async with ctx.step(f"deploy {ctx.topology.nodes} nodes") as step:
+        endpoints = await ctx.deployer.deploy(ctx.topology)
         step.detail = ", ".join(f"{e.name}@{e.api_addr}" for e in endpoints)
     ctx.endpoints.update({endpoint.name: endpoint for endpoint in endpoints})
-    await observer.start()
-    stack.push_async_callback(observer.stop)
-    return ctx
+    await ctx.observer.start()
+    stack.push_async_callback(ctx.observer.stop)
 
 
 async def _run_workloads(ctx: RunContext, workloads: tuple[Workload, ...]) -> None:
@@ -159,10 +173,8 @@ async def _check_one(ctx: RunContext, expectation: Expectation) -> None:
         await expectation.check(ctx)
 
 
-def _record_observations(ctx: RunContext | None, report: RunReport, started: float) -> None:
+def _record_observations(ctx: RunContext, report: RunReport, started: float) -> None:
     """The last observation of every node and the history of state changes."""
-    if ctx is None:
-        return
     latest = ctx.observer.latest
     report.last_observations = [latest[name].summary() for name in ctx.names if name in latest]
     report.history = ctx.observer.transitions(started)
