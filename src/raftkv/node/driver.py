@@ -119,6 +119,8 @@ class Driver:
         def action(core: Any) -> None:
             try:
                 result = fn(core)
+            except AssertionError:
+                raise  # InvariantViolation: a bug in the core stops the node, never a request
             except Exception as exc:
                 future.set_exception(exc)
             else:
@@ -134,6 +136,8 @@ class Driver:
         def action(core: Any) -> None:
             try:
                 term, index = core.propose(data)
+            except AssertionError:
+                raise
             except Exception as exc:
                 future.set_exception(exc)
             else:
