@@ -237,3 +237,14 @@ def test_elections_use_the_joint_rule() -> None:
 
 def test_fast_config_has_no_pre_vote_surprises() -> None:
     assert FAST.pre_vote and FAST.check_quorum
+
+
+def test_learner_without_current_config_cannot_be_promoted() -> None:
+    """A learner that never received its own membership is pristine and would never vote."""
+    cluster = bootstrap([0, 1, 2], voters=[0, 1])
+    cluster.crash(2)
+    cluster.nodes[0].add_learner(2, info(2))
+    cluster.run(30)
+    with pytest.raises(LearnerLagging) as err:
+        cluster.nodes[0].change_membership({0, 1, 2}, retain=False)
+    assert err.value.lag < cluster.config.max_promote_lag

@@ -66,8 +66,11 @@ def change_membership(st: NodeState, voters: set[NodeId], retain: bool) -> int:
         return st.mem.effective_index
     for node in sorted(target - current.configs[0]):
         tr = st.trackers.get(node)
-        lag = st.log.last_index - (0 if tr is None else tr.match_index)
-        if lag > st.cfg.max_promote_lag:
+        match = 0 if tr is None else tr.match_index
+        lag = st.log.last_index - match
+        # NB: a learner that does not hold the current configuration yet may be pristine, and
+        # pristine nodes never vote: promoting it could leave no electable quorum.
+        if lag > st.cfg.max_promote_lag or match < st.mem.effective_index:
             raise LearnerLagging(node, lag)
     return append_membership(st, joint(current, target, retain))
 

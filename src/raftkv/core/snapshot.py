@@ -7,6 +7,8 @@ attaches the latest snapshot it stored (the one `compact` was last told about).
 
 from __future__ import annotations
 
+import msgspec
+
 from . import read_index, replication, roles
 from .errors import Compacted, InvariantViolation
 from .membership import decode_membership
@@ -38,6 +40,19 @@ def compact(st: NodeState, meta: SnapshotMeta) -> None:
     st.log.compact(meta.last_index, meta.last_term)
     st.mem.compact(meta.last_index)
     st.snapshot_meta = meta
+    retarget_queued_snapshots(st, meta)
+
+
+def retarget_queued_snapshots(st: NodeState, meta: SnapshotMeta) -> None:
+    """NB: the runtime attaches the bytes of the latest snapshot only, so a SnapshotRequest
+    still queued must name the snapshot that replaced the one it was built for."""
+    for queue in (st.messages, st.persisted_messages):
+        for pos, msg in enumerate(queue):
+            if isinstance(msg, SnapshotRequest) and msg.meta != meta:
+                queue[pos] = msgspec.structs.replace(msg, meta=meta)
+                tracker = st.trackers.get(msg.to)
+                if tracker is not None and tracker.state is ReplState.SNAPSHOT:
+                    tracker.snapshot_index = meta.last_index
 
 
 def send_snapshot(st: NodeState, tr: Tracker) -> bool:
