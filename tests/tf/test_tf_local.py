@@ -38,6 +38,8 @@ async def test_deploy_renders_one_directory_config_and_log_per_node(tmp_path: Pa
         assert configs[1]["heartbeat_interval_ms"] == 50
         assert all((deployer.run_dir / e.name / "data").is_dir() for e in endpoints)
         assert "fake node 2 serving" in deployer.log_path("node-2").read_text()
+        async with deployer.node_client("node-1") as client:
+            assert client.addr == endpoints[1].api_addr and await client.healthz()
         pids = list(deployer.pids().values())
         assert len(pids) == 3 and all(alive(pid) for pid in pids)
     assert not any(alive(pid) for pid in pids)

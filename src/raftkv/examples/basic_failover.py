@@ -16,49 +16,16 @@ import argparse
 import sys
 
 from raftkv.tf.cli import main as tf_main
-from raftkv.tf.cli import node_settings
-from raftkv.tf.expectations import ConvergenceExpectation
+from raftkv.tf.failover_preset import add_failover_arguments, failover_scenario, failover_settings
 from raftkv.tf.local import LocalDeployer
 from raftkv.tf.registry import ScenarioEntry, register
 from raftkv.tf.scenario import Scenario
-from raftkv.tf.workloads import FailoverWorkload
 
 NAME = "basic_failover"
-DEFAULT_RUN_TIMEOUT_S = 120.0
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--restart-mode",
-        choices=["graceful", "kill"],
-        default="graceful",
-        help="how the leader restarts (default: %(default)s)",
-    )
-    parser.add_argument("--first-batch", type=int, default=8, help="%(default)s")
-    parser.add_argument("--second-batch", type=int, default=8, help="%(default)s")
-    parser.add_argument("--write-timeout", type=float, metavar="S", help="deadline of one write")
 
 
 def build(args: argparse.Namespace) -> Scenario:
-    return (
-        Scenario.builder(NAME)
-        .describe("restart the leader of a local 3-node cluster; a new leader takes over")
-        .nodes(3)
-        .node_settings(node_settings(args))
-        .deployer(LocalDeployer)
-        .workload(
-            FailoverWorkload(
-                first_batch=args.first_batch,
-                second_batch=args.second_batch,
-                restart_mode=args.restart_mode,
-                write_timeout=args.write_timeout,
-            )
-        )
-        .expectation(ConvergenceExpectation())
-        .observer(interval=args.observer_interval)
-        .run_timeout(args.run_timeout or DEFAULT_RUN_TIMEOUT_S)
-        .build()
-    )
+    return failover_scenario(NAME, LocalDeployer, args)
 
 
 ENTRY = register(
@@ -66,8 +33,8 @@ ENTRY = register(
         name=NAME,
         summary="local processes: restart the leader, a different leader takes over",
         build=build,
-        add_arguments=add_arguments,
-        describe_settings=lambda args: {"restart_mode": args.restart_mode},
+        add_arguments=add_failover_arguments,
+        describe_settings=failover_settings,
     )
 )
 
