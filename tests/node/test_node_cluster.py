@@ -4,6 +4,7 @@ graceful restarts."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 import time
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 from node_harness import FORWARDED, TOKEN, Cluster, call, make_cluster, wait_for, write
 
+from raftkv.client import ApiError, ClusterClient, NodeClient
+
 pytestmark = pytest.mark.e2e
 
 
@@ -21,8 +24,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     workdir: Path = tmp_path_factory.mktemp("cluster")
     cluster = make_cluster(workdir, 3, token=TOKEN)
     try:
-        for node in cluster.nodes:
-            node.start()
+        cluster.start_all()
         cluster.form()
         yield cluster
     finally:
@@ -126,6 +128,23 @@ def test_admin_calls_on_a_follower_reach_the_leader(cluster: Cluster) -> None:
     assert follower.state()["voters"] == [0, 1, 2]
 
 
+async def test_the_client_library_speaks_the_contract(cluster: Cluster) -> None:
+    addrs = [node.addr for node in cluster.nodes]
+    async with ClusterClient(addrs, auth_token=TOKEN) as client:
+        assert await client.write("client-key", "one", deadline=5) is None
+        assert await client.write("client-key", "two", deadline=5) == "one"
+        assert await client.read("client-key", deadline=5) == "two"
+    async with NodeClient(cluster.nodes[2].addr, auth_token=TOKEN) as node:
+        async with asyncio.timeout(5):
+            while (state := await node.state()).kv.get("client-key") != "two":  # type: ignore[union-attr]
+                await asyncio.sleep(0.05)
+        assert state.voters == [0, 1, 2] and state.membership is not None
+        assert (await node.metrics())["node_id"] == 2
+        with pytest.raises(ApiError) as caught:
+            await node.change_membership([0, 7])
+        assert (caught.value.code, caught.value.indeterminate) == ("learner_not_found", False)
+
+
 def test_sigkill_of_the_leader_loses_no_acknowledged_write(cluster: Cluster) -> None:
     old = cluster.leader()
     old_term = old.state()["current_term"]
@@ -163,8 +182,7 @@ def test_restart_of_every_node_keeps_the_data_without_admin_calls(cluster: Clust
     expected = {f"keep-{i}": f"v{i}" for i in range(5)}
     for node in cluster.nodes:
         node.kill()
-    for node in cluster.nodes:
-        node.start()
+    cluster.start_all()
     leader = cluster.leader(timeout=15)
     wait_for(lambda: converged(cluster, expected), 10, "the data back on every node")
     assert write(leader.addr, "keep-after", "yes", 1, "keep-after-client")[0] == 200
