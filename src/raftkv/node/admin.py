@@ -8,6 +8,7 @@ learner has replicated the entry that added it, change-membership once C_new com
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -152,7 +153,7 @@ async def change_membership(request: web.Request) -> web.Response:
         return await forward_to_leader(ctx, request, body, deadline)
     voters = frozenset(req.voters)
     try:
-        index = await ctx.driver.call(lambda core: core.change_membership(set(voters), req.retain))
+        index = await propose_change(ctx, voters, req.retain, deadline)
     except NotLeader:
         return await forward_to_leader(ctx, request, body, deadline)
     except Exception as exc:
@@ -164,6 +165,40 @@ async def change_membership(request: web.Request) -> web.Response:
 
     await wait_status(ctx, new_config_committed, deadline, "the membership change")
     return ok(None)
+
+
+async def propose_change(
+    ctx: NodeContext, voters: frozenset[int], retain: bool, deadline: float
+) -> int:
+    """Append C_old,new (the core's errors propagate). A learner within `max_promote_lag`
+    that does not hold the latest configuration yet (it is one heartbeat away, typically
+    right after another change) is waited for, until the deadline, rather than refused."""
+    while True:
+        try:
+            index: int = await ctx.driver.call(
+                lambda core: core.change_membership(set(voters), retain)
+            )
+            return index
+        except LearnerLagging as exc:
+            out_of_time = asyncio.get_running_loop().time() >= deadline
+            if exc.lag > ctx.config.max_promote_lag or out_of_time:
+                raise
+            await wait_for_learner_config(ctx, exc, deadline)
+
+
+async def wait_for_learner_config(
+    ctx: NodeContext, lagging: LearnerLagging, deadline: float
+) -> None:
+    """Until the learner's match reaches the latest configuration (or this node stops
+    leading, and the retry says so); at the deadline, the refusal stands (409)."""
+
+    def holds_config(st: Any) -> bool:
+        progress = st.progress.get(lagging.node_id)
+        caught_up = progress is not None and progress.match_index >= st.membership_index
+        return bool(caught_up or st.role.name != "LEADER")
+
+    refusal = core_failure(lagging)
+    await until(ctx.driver.watch(holds_config), deadline, lambda: refusal)
 
 
 async def metrics(request: web.Request) -> web.Response:
