@@ -128,6 +128,7 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
     peers = PeerBook(static_addrs=dict(config.peer_addrs))
     transport = PeerTransport(
         node_id=config.node_id,
+        public_addr=config.public_addr,
         session=session,
         peers=peers,
         auth_token=config.auth_token,

@@ -75,6 +75,7 @@ async def raft_message(request: web.Request) -> web.Response:
     if env.msg is None:
         raise bad_request("peer envelope carries no message")
     check_envelope(ctx, env)
+    ctx.driver.peers.heard_from(env.frm, env.from_addr)
     msg = env.msg
     if isinstance(msg, SnapshotRequest) and env.chunk_total >= 0:
         assembled = request.app[ASSEMBLER_KEY].add(env, msg)

@@ -56,10 +56,18 @@ class PeerBook:
     static_addrs: dict[int, str]
     members: dict[int, NodeInfo] = field(default_factory=dict)
     cluster_id: str = ""
+    heard_addrs: dict[int, str] = field(default_factory=dict)
+    """Addresses senders announced in their envelopes; used only when nothing else is known."""
 
     def addr(self, node_id: int) -> str | None:
         info = self.members.get(node_id)
-        return info.addr if info is not None else self.static_addrs.get(node_id)
+        if info is not None:
+            return info.addr
+        return self.static_addrs.get(node_id) or self.heard_addrs.get(node_id)
+
+    def heard_from(self, node_id: int, addr: str) -> None:
+        if addr:
+            self.heard_addrs[node_id] = addr
 
     def storage_id(self, node_id: int) -> str:
         info = self.members.get(node_id)
@@ -134,6 +142,7 @@ class PeerTransport:
         self,
         *,
         node_id: int,
+        public_addr: str = "",
         session: aiohttp.ClientSession,
         peers: PeerBook,
         auth_token: str | None,
@@ -144,6 +153,7 @@ class PeerTransport:
         log: logging.Logger,
     ) -> None:
         self.node_id = node_id
+        self.public_addr = public_addr
         self.peers = peers
         self.log = log
         self.backoff_cap_s = backoff_cap_s
@@ -203,6 +213,7 @@ class PeerTransport:
                 msg=msg,
                 chunk_offset=offset,
                 chunk_total=total,
+                from_addr=self.public_addr,
             )
         )
 

@@ -74,6 +74,9 @@ class PeerEnvelope(msgspec.Struct, frozen=True):
     msg: Message | None = None
     chunk_offset: int = 0
     chunk_total: int = -1
+    from_addr: str = ""
+    """The sender's public address, so that a node which does not know the sender yet (a
+    pristine learner receiving its first append) can answer it."""
 
 
 class Identity(msgspec.Struct, frozen=True):
