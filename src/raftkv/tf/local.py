@@ -26,6 +26,7 @@ import yaml
 
 from raftkv.core.errors import RaftKVError
 
+from .concurrency import first_failure
 from .deployer import Deployer, NodeEndpoint, RestartMode, Topology, node_name
 from .local_process import NodeProcess
 from .loopback import node_hosts
@@ -216,12 +217,10 @@ class LocalDeployer(Deployer):
         return name
 
     async def _wait_all_ready(self, names: list[str], timeout: float) -> None:
-        try:
+        with first_failure():
             async with asyncio.TaskGroup() as waits:
                 for name in names:
                     waits.create_task(self.wait_ready(name, timeout))
-        except BaseExceptionGroup as failures:
-            raise failures.exceptions[0] from None
 
     async def _healthz_ok(self, url: str) -> bool:
         assert self._session is not None, "deploy() opens the HTTP session"

@@ -19,6 +19,7 @@ from typing import Any
 from raftkv.core.errors import RaftKVError
 
 from .clients import ClientPool
+from .concurrency import first_failure
 from .context import RunContext, WorkloadFailed
 from .deployer import Deployer
 from .observer import Observer
@@ -146,12 +147,10 @@ async def _run_workloads(ctx: RunContext, workloads: tuple[Workload, ...]) -> No
         except Exception as error:
             raise WorkloadFailed(f"workload {workload.name}: {_describe(error)}") from error
 
-    try:
+    with first_failure():
         async with asyncio.TaskGroup() as group:
             for workload in workloads:
                 group.create_task(run_one(workload), name=workload.name)
-    except BaseExceptionGroup as failures:
-        raise failures.exceptions[0] from None
 
 
 async def _check_expectations(ctx: RunContext, expectations: tuple[Expectation, ...]) -> list[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from raftkv.client import ClusterClient
 
 from ..agreement import Leadership
+from ..concurrency import first_failure
 from ..context import RunContext
 from ..deployer import NodeSettings, RestartMode, node_name
 from .bootstrap import bootstrap_cluster
@@ -65,15 +66,16 @@ class FailoverWorkload:
         """Restarts the leader; meanwhile waits for a different leader and a first write."""
         old_name = node_name(old.leader_id)
         issued = time.monotonic()
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._restart(ctx, old_name))
-            async with ctx.step(f"wait for a leader other than {old}") as step:
-                new = await ctx.observer.wait_leader(self.wait_timeout, different_from=old)
-                agreed = time.monotonic() - issued
-                step.detail = f"new leader {new}"
-            async with ctx.step("first write after the restart"):
-                await self._write_all(ctx, writer, [self.first_batch])
-                acknowledged = time.monotonic() - issued
+        with first_failure():
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._restart(ctx, old_name))
+                async with ctx.step(f"wait for a leader other than {old}") as step:
+                    new = await ctx.observer.wait_leader(self.wait_timeout, different_from=old)
+                    agreed = time.monotonic() - issued
+                    step.detail = f"new leader {new}"
+                async with ctx.step("first write after the restart"):
+                    await self._write_all(ctx, writer, [self.first_batch])
+                    acknowledged = time.monotonic() - issued
         ctx.measure("failover_leader_agreed_s", agreed)
         ctx.measure("failover_first_write_s", acknowledged)
         ctx.fact("old_leader", {"node": old_name, "term": old.term})
