@@ -13,11 +13,10 @@ async def test_first_failure_is_raised_unwrapped() -> None:
     async def fail() -> None:
         raise KeyError("node-3")
 
-    with pytest.raises(KeyError, match="node-3"):
-        with first_failure():
-            async with asyncio.TaskGroup() as group:
-                group.create_task(fail())
-                group.create_task(asyncio.sleep(10))
+    with pytest.raises(KeyError, match="node-3"), first_failure():
+        async with asyncio.TaskGroup() as group:
+            group.create_task(fail())
+            group.create_task(asyncio.sleep(10))
 
 
 def test_first_exception_of_nested_groups() -> None:
