@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -154,10 +155,29 @@ async def test_missing_image_names_the_build_command(standin_image: str, tmp_pat
             await deployer.deploy(Topology(nodes=1))
 
 
-async def test_a_node_that_exits_at_start_is_reported_with_its_logs(deployer: ComposeDeployer) -> None:
+async def test_a_node_that_exits_at_start_is_reported_with_its_logs(
+    deployer: ComposeDeployer,
+) -> None:
     settings = NodeSettings(extra={"standin_exit_at_start": True})
-    with pytest.raises(RaftKVError, match=r"node-0 exited while starting(.|\n)*told to exit at start"):
+    with pytest.raises(
+        RaftKVError, match=r"node-0 exited while starting(.|\n)*told to exit at start"
+    ):
         await deployer.deploy(Topology(nodes=1, settings=settings))
+
+
+@pytest.mark.parametrize("failed", [False, True], ids=["passed", "failed"])
+async def test_own_run_dir_is_kept_only_after_a_failure(
+    standin_image: str, failed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TF_KEEP_LOGS", raising=False)
+    deployer = ComposeDeployer(image=standin_image)
+    async with deployer:
+        await deployer.deploy(Topology(nodes=1))
+        if failed:
+            deployer.keep_artifacts()
+    assert (deployer.run_dir / "compose.log").exists() == failed
+    assert ("files and logs in" in deployer.describe()) == failed
+    shutil.rmtree(deployer.run_dir, ignore_errors=True)
 
 
 async def test_preserve_keeps_the_project(standin_image: str, tmp_path: Path) -> None:

@@ -64,6 +64,7 @@ def test_node_config_names_the_service_as_public_addr(tmp_path: Path) -> None:
         "node_id": 2,
         "http_port": 8080,
         "public_addr": "node-2:8080",
+        "peer_addrs": {0: "node-0:8080", 1: "node-1:8080"},
         "heartbeat_interval_ms": 50,
         "election_timeout_min_ms": 300,
         "election_timeout_max_ms": 600,

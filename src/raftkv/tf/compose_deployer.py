@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -38,10 +39,8 @@ CONTROL_TIMEOUT = 60.0
 #: Seconds between two checks that a starting node's container still runs.
 STATE_CHECK_INTERVAL = 1.0
 PRESERVE_ENV = "COMPOSE_RUNNER_PRESERVE"
+KEEP_LOGS_ENV = "TF_KEEP_LOGS"
 IMAGE_ENV = "OPENRAFT_KV_IMAGE"
-BUILD_COMMAND = (
-    "scripts/build-image.sh   # or: docker build -t raftkv-node:local -f deploy/Dockerfile ."
-)
 
 
 class MissingImage(RaftKVError):
@@ -79,6 +78,8 @@ class ComposeDeployer(Deployer):
         self.image = image or configured_image()
         self.project_name = project_name or new_project_name()
         self.run_dir = run_dir or Path(tempfile.gettempdir()) / "raftkv-tf" / self.project_name
+        #: A run directory the deployer chose itself goes away after a passing run.
+        self.keep_run_dir = run_dir is not None or os.environ.get(KEEP_LOGS_ENV) == "1"
         self.ready_timeout = ready_timeout
         self.preserve = os.environ.get(PRESERVE_ENV) == "1" if preserve is None else preserve
         self._project: ComposeProject | None = None
@@ -88,8 +89,10 @@ class ComposeDeployer(Deployer):
     async def deploy(self, topology: Topology) -> list[NodeEndpoint]:
         if not await compose_cli.image_exists(self.image):
             raise MissingImage(
-                f"image {self.image} is not in the local Docker engine; build it with: "
-                f"{BUILD_COMMAND} (or set {IMAGE_ENV} to an existing tag)"
+                f"image {self.image} is not in the local Docker engine; build it with "
+                f"`OPENRAFT_KV_IMAGE={self.image} scripts/build-image.sh` (with a registry: "
+                f"`docker build -t {self.image} -f deploy/Dockerfile .`), or set {IMAGE_ENV} "
+                "to an image that exists"
             )
         self._project = render_project(topology, self.project_name, self.image, self.run_dir)
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0))
@@ -190,7 +193,12 @@ class ComposeDeployer(Deployer):
         output = (result.stdout + result.stderr).strip()
         return f"last log lines of {name}:\n{output}" if output else f"{name} logged nothing"
 
+    def keep_artifacts(self) -> None:
+        self.keep_run_dir = True
+
     async def cleanup(self) -> None:
+        """Saves the logs, then removes the project (and the run directory after a passing
+        run, when the deployer chose it)."""
         if self._cleaned:
             return
         self._cleaned = True
@@ -201,9 +209,16 @@ class ComposeDeployer(Deployer):
         finally:
             if self._session is not None:
                 await self._session.close()
+        if not (self.keep_run_dir or self.preserve):
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def describe(self) -> str:
-        where = f"files and logs in {self.run_dir}"
+        if self._project is None:
+            where = "nothing was deployed"
+        elif self.run_dir.exists() or not self._cleaned:
+            where = f"files and logs in {self.run_dir}"
+        else:
+            where = "its files were removed after the run (keep them with TF_KEEP_LOGS=1)"
         return f"Docker Compose project {self.project_name} (image {self.image}, network {NETWORK}); {where}"
 
     @property

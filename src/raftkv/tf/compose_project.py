@@ -28,14 +28,21 @@ STOP_GRACE_SECONDS = 10
 
 
 def node_config_document(
-    node_id: int, public_addr: str, settings: NodeSettings, data_dir: str = NODE_DATA_DIR
+    node_id: int,
+    public_addrs: dict[int, str],
+    settings: NodeSettings,
+    data_dir: str = NODE_DATA_DIR,
 ) -> dict[str, object]:
     """A node's config (DESIGN.md "Node config") for a node listening on NODE_PORT inside
-    its container. Peers are not listed: the workload adds them by address."""
+    its container; `public_addrs` maps every node id to the address its peers dial.
+
+    Peers are listed although the workload also adds them by address: a learner must be
+    able to answer the leader before it has received any membership entry."""
     document: dict[str, object] = {
         "node_id": node_id,
         "http_port": NODE_PORT,
-        "public_addr": public_addr,
+        "public_addr": public_addrs[node_id],
+        "peer_addrs": {peer: addr for peer, addr in public_addrs.items() if peer != node_id},
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
         "election_timeout_min_ms": settings.election_timeout_min_ms,
         "election_timeout_max_ms": settings.election_timeout_max_ms,
@@ -141,10 +148,11 @@ def render_project(topology: Topology, name: str, image: str, directory: Path) -
         directory=directory,
         host_ports=dict(zip(topology.names(), free_loopback_ports(topology.nodes), strict=True)),
     )
+    public_addrs = {i: f"{node_name(i)}:{NODE_PORT}" for i in range(topology.nodes)}
     for node_id in range(topology.nodes):
-        node = node_name(node_id)
-        config = node_config_document(node_id, f"{node}:{NODE_PORT}", topology.settings)
-        write_readable(project.config_file(node), yaml.safe_dump(config, sort_keys=False))
+        config = node_config_document(node_id, public_addrs, topology.settings)
+        text = yaml.safe_dump(config, sort_keys=False)
+        write_readable(project.config_file(node_name(node_id)), text)
     write_readable(project.compose_file, yaml.safe_dump(compose_document(project), sort_keys=False))
     return project
 

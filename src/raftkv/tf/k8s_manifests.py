@@ -72,9 +72,11 @@ def service_manifest() -> Manifest:
 
 
 def configmap_manifest(topology: Topology, run: K8sRun) -> Manifest:
+    names = topology.names()
+    public_addrs = {i: public_addr(node, run.namespace) for i, node in enumerate(names)}
     data = {}
-    for node_id, node in enumerate(topology.names()):
-        config = node_config_document(node_id, public_addr(node, run.namespace), topology.settings)
+    for node_id, node in enumerate(names):
+        config = node_config_document(node_id, public_addrs, topology.settings)
         data[f"{node}.yaml"] = yaml.safe_dump(config, sort_keys=False)
     return {
         "apiVersion": "v1",
