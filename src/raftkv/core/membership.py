@@ -79,10 +79,12 @@ class MembershipState:
     present in the log.
     """
 
-    __slots__ = ("history",)
+    __slots__ = ("history", "version")
 
     def __init__(self, index: int = 0, membership: Membership = EMPTY_MEMBERSHIP) -> None:
         self.history: list[tuple[int, Membership]] = [(index, membership)]
+        self.version = 0
+        """Bumped whenever the effective configuration may have changed (for caches)."""
 
     @property
     def effective(self) -> Membership:
@@ -104,17 +106,20 @@ class MembershipState:
         if index <= self.history[-1][0]:
             raise InvariantViolation(f"configuration at {index} is not after {self.history[-1][0]}")
         self.history.append((index, membership))
+        self.version += 1
 
     def truncate_from(self, index: int) -> bool:
         """Forget the configurations at `index` and after; True if the effective one changed."""
         before = len(self.history)
         while len(self.history) > 1 and self.history[-1][0] >= index:
             self.history.pop()
+        self.version += 1
         return len(self.history) != before
 
     def reset(self, index: int, membership: Membership) -> None:
         """Start over from a snapshot's configuration."""
         self.history = [(index, membership)]
+        self.version += 1
 
     def compact(self, through: int) -> None:
         """Drop what a snapshot through `through` no longer needs: all but the latest

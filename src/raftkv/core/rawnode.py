@@ -218,17 +218,17 @@ class RawNode:
         if self._inflight is not None:
             return False
         st = self._st
+        if st.messages or st.persisted_messages or st.read_states or st.hard_state_dirty:
+            return True
         log = st.log
+        if log.pending_from <= log.last_index or log.applied_index < log.commit_index:
+            if log.pending_from <= log.last_index or log.applied_index < log.durable_index:
+                return True
+        if st.role is Role.LEADER and (st.broadcast_pending or st.read_round_seq >= 0):
+            return True
         last = self._last_soft
         return bool(
-            st.messages
-            or st.persisted_messages
-            or st.read_states
-            or st.hard_state_dirty
-            or st.install is not None
-            or log.pending_from <= log.last_index
-            or log.applied_index < min(log.commit_index, log.durable_index)
-            or (st.role is Role.LEADER and (st.broadcast_pending or st.read_round_seq >= 0))
+            st.install is not None
             or last.term != st.term
             or last.leader_id != st.leader_id
             or last.role is not st.reported_role()

@@ -52,6 +52,8 @@ class NodeState:
         self.term_dirty = False
         """The term changed and the Ready that persists it has not been built yet."""
 
+        self._learner = False
+        self._learner_version = -1
         self.role = Role.FOLLOWER
         """LEADER, CANDIDATE, SHUTDOWN, or FOLLOWER (reported as Learner when not a voter)."""
         self.leader_id: NodeId | None = None
@@ -104,9 +106,14 @@ class NodeState:
         return self.id in self.mem.effective.voters
 
     def reported_role(self) -> Role:
-        if self.role is Role.FOLLOWER and self.mem.effective.is_member(self.id):
-            return Role.FOLLOWER if self.is_voter() else Role.LEARNER
-        return self.role
+        """A follower that is a member but not a voter reports Learner."""
+        if self.role is not Role.FOLLOWER:
+            return self.role
+        if self._learner_version != self.mem.version:
+            membership = self.mem.effective
+            self._learner = membership.is_member(self.id) and self.id not in membership.voters
+            self._learner_version = self.mem.version
+        return Role.LEARNER if self._learner else Role.FOLLOWER
 
     def can_campaign(self) -> bool:
         """Only a voter of the effective configuration may start an election (removed nodes,
