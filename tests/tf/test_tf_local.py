@@ -11,6 +11,7 @@ from tf_fakes import alive, fake_node_command
 
 from raftkv.tf.deployer import NodeSettings, Topology
 from raftkv.tf.local import KEEP_LOGS_ENV, NODE_BIN_ENV, LocalDeployer, NodeExited, node_command
+from raftkv.tf.local_process import NodeProcessError
 from raftkv.tf.loopback import node_hosts
 
 pytestmark = pytest.mark.timeout(60)
@@ -98,6 +99,13 @@ async def test_cleanup_is_idempotent_and_safe_before_deploy(tmp_path: Path) -> N
     deployer = deployer_in(tmp_path)
     await deployer.cleanup()
     await deployer.cleanup()
+
+
+async def test_missing_node_command_is_a_clear_error(tmp_path: Path) -> None:
+    deployer = LocalDeployer(command=[str(tmp_path / "no-such-node")], work_root=tmp_path)
+    with pytest.raises(NodeProcessError, match=r"cannot start node-0 with .*no-such-node"):
+        async with deployer:
+            await deployer.deploy(Topology(nodes=1))
 
 
 def test_node_command_prefers_the_override(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -73,16 +73,22 @@ class NodeProcess:
             raise NodeProcessError(f"{self.name} is already running (pid {self.pid})")
         self._append_log_marker("start")
         with self.log.open("ab") as log:
-            self._process = await asyncio.create_subprocess_exec(
-                *self.command,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-                env=self.env,
-                cwd=self.log.parent,
-                start_new_session=True,
-                preexec_fn=_parent_death_signal(),
-            )
+            try:
+                self._process = await asyncio.create_subprocess_exec(
+                    *self.command,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=asyncio.subprocess.STDOUT,
+                    env=self.env,
+                    cwd=self.log.parent,
+                    start_new_session=True,
+                    preexec_fn=_parent_death_signal(),
+                )
+            except OSError as error:
+                raise NodeProcessError(
+                    f"cannot start {self.name} with {self.command[0]}: {error.strerror} "
+                    "(OPENRAFT_KV_NODE_BIN overrides the node command)"
+                ) from error
         self.spawned_pids.append(self._process.pid)
 
     async def stop(self, mode: RestartMode, grace: float) -> None:
