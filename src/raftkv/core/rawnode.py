@@ -221,9 +221,10 @@ class RawNode:
         if st.messages or st.persisted_messages or st.read_states or st.hard_state_dirty:
             return True
         log = st.log
-        if log.pending_from <= log.last_index or log.applied_index < log.commit_index:
-            if log.pending_from <= log.last_index or log.applied_index < log.durable_index:
-                return True
+        if log.pending_from <= log.last_index or (
+            log.applied_index < log.commit_index and log.applied_index < log.durable_index
+        ):
+            return True
         if st.role is Role.LEADER and (st.broadcast_pending or st.read_round_seq >= 0):
             return True
         last = self._last_soft
