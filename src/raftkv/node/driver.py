@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import msgspec
+
 from raftkv.core import (
     Compacted,
     Entry,
@@ -40,6 +42,7 @@ from .wire import ApiFailure
 T = TypeVar("T")
 Action = Callable[[Any], None]
 TICK_S = 0.01
+_membership_decoder = msgspec.msgpack.Decoder(Membership)
 
 
 def now_ms() -> int:
@@ -283,8 +286,11 @@ class Driver:
             self.reads.applied(sm.applied_index)
 
     def _log_membership(self, entry: Entry) -> None:
-        membership = self.core.status().committed_membership
-        event(self.log, "membership committed", index=entry.index, config=membership.describe())
+        try:
+            config = _membership_decoder.decode(entry.data).describe()
+        except msgspec.DecodeError:
+            config = "(undecodable)"
+        event(self.log, "membership committed", index=entry.index, config=config)
 
     def refresh_peers(self) -> None:
         """Peer addresses and storage ids follow the latest appended membership."""
