@@ -9,6 +9,7 @@ import pytest
 from raftkv.core import Entry, EntryKind, Role
 from raftkv.sim.checkers import (
     CheckerSet,
+    CommitRule,
     CommittedEntries,
     ElectionSafety,
     IndexOrder,
@@ -195,3 +196,20 @@ def test_checker_set_dispatches_to_every_checker_that_cares() -> None:
     with pytest.raises(SafetyViolation) as caught:
         checkers.on_apply(2, 1, entry(9, 1))
     assert caught.value.checker == "state-machine-safety"
+
+
+def test_commit_rule_rejects_a_leader_moving_commit_onto_an_old_term_entry() -> None:
+    checker = CommitRule()
+    log = log_of(1, 1, 2, 2)
+    checker.on_leader_commit(1, 2, 1, log)
+    checker.on_leader_commit(1, 2, 4, log)
+    with pytest.raises(SafetyViolation, match="an entry of term 1"):
+        checker.on_leader_commit(2, 3, 1, log_of(1, 1, 3))
+        checker.on_leader_commit(2, 3, 2, log_of(1, 1, 3))
+
+
+def test_commit_rule_ignores_what_a_new_leader_learned_as_a_follower() -> None:
+    checker = CommitRule()
+    checker.on_leader_commit(1, 2, 3, log_of(1, 1, 1, 2))
+    checker.on_crash(1, 2)
+    checker.on_leader_commit(1, 2, 3, log_of(1, 1, 1, 2))

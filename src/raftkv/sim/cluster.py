@@ -131,6 +131,7 @@ class Cluster:
             if node is not None:
                 events.add(step_no, msg.to, "recv", msg)
                 node.core.step(msg)
+                node.watch_role()
 
     def complete_writes(self) -> None:
         now = self.now
@@ -143,6 +144,7 @@ class Cluster:
         now = self.now
         for node in self.nodes.values():
             node.core.tick(now)
+            node.watch_role()
         self.node_steps += len(self.nodes)
 
     def process(self) -> None:

@@ -74,8 +74,8 @@ class FaultInjector:
         """Liveness phase: no more faults; heal the network; restart every crashed node."""
         self.partition_until = None
         cluster.network.heal()
-        for node_id in sorted(self.down):
-            if node_id in cluster.storages:
-                cluster.start(node_id)
         self.down.clear()
+        for node_id in sorted(cluster.storages):
+            if node_id not in cluster.nodes:
+                cluster.start(node_id)
         cluster.record(-1, "liveness", "network healed, crashed nodes restarted")

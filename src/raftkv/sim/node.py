@@ -51,7 +51,7 @@ def make_core(
     node_id: NodeId, config: CoreConfig, rng: random.Random, now: int, boot: BootState | None
 ) -> Any:
     """Build the real core (imported late: the simulator's other parts do not need it)."""
-    from raftkv.core import RawNode  # type: ignore[attr-defined]
+    from raftkv.core import RawNode
 
     return RawNode(node_id, config, rng, now, boot)
 
@@ -158,11 +158,26 @@ class SimNode:
             clients.on_applied(self, entry, result)
         clients.on_progress(self)
 
+    def watch_role(self) -> None:
+        """After an input: report a new leadership at once, before any other node can react
+        to it (the core's own assertions would otherwise see a double leader first)."""
+        core = self.core
+        if core.role is Role.LEADER and (self.role is not Role.LEADER or self.term != core.term):
+            self.role = Role.LEADER
+            self.term = core.term
+            self.host.checkers.on_role(self.id, self.term, Role.LEADER, self.log)
+
     def observe(self) -> None:
+        check_invariants = getattr(self.core, "check_invariants", None)
+        if check_invariants is not None:
+            check_invariants()
         status = self.core.status()
         self.role = status.role
         self.term = status.term
-        self.host.checkers.on_status(self.id, self.incarnation, status, self.storage.purged_index)
+        checkers = self.host.checkers
+        checkers.on_status(self.id, self.incarnation, status, self.storage.purged_index)
+        if status.role is Role.LEADER:
+            checkers.on_leader_commit(self.id, status.term, status.commit_index, self.log)
 
     def send(self, msg: Message) -> None:
         if isinstance(msg, SnapshotRequest) and not msg.data:

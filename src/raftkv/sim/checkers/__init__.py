@@ -13,6 +13,7 @@ from raftkv.core import Entry, NodeId, Role
 
 from ..log import SimLog
 from .base import Checker, SafetyViolation, StatusView
+from .commit_rule import CommitRule
 from .committed_entries import CommittedEntries
 from .election_safety import ElectionSafety
 from .index_order import IndexOrder
@@ -24,6 +25,7 @@ from .state_machine_safety import StateMachineSafety
 __all__ = [
     "Checker",
     "CheckerSet",
+    "CommitRule",
     "CommittedEntries",
     "ElectionSafety",
     "IndexOrder",
@@ -35,7 +37,15 @@ __all__ = [
     "StatusView",
 ]
 
-_HOOKS = ("on_role", "on_log_write", "on_apply", "on_restore", "on_status", "on_crash")
+_HOOKS = (
+    "on_role",
+    "on_log_write",
+    "on_apply",
+    "on_restore",
+    "on_status",
+    "on_leader_commit",
+    "on_crash",
+)
 
 
 class CheckerSet:
@@ -49,6 +59,7 @@ class CheckerSet:
             self.state_machine,
             CommittedEntries(self.state_machine),
             LeaderCompleteness(self.state_machine),
+            CommitRule(),
             Monotonic(),
             IndexOrder(),
         ]
@@ -82,6 +93,10 @@ class CheckerSet:
     def on_status(self, node: NodeId, incarnation: int, status: StatusView, purged: int) -> None:
         for hook in self._hooks["on_status"]:
             hook(node, incarnation, status, purged)
+
+    def on_leader_commit(self, node: NodeId, term: int, commit: int, log: SimLog) -> None:
+        for hook in self._hooks["on_leader_commit"]:
+            hook(node, term, commit, log)
 
     def on_crash(self, node: NodeId, durable_term: int) -> None:
         for hook in self._hooks["on_crash"]:

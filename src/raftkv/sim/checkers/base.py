@@ -61,6 +61,9 @@ class Checker:
     def on_status(self, node: NodeId, incarnation: int, status: StatusView, purged: int) -> None:
         """`node` finished a `Ready` cycle; `purged` is the last index compacted away on disk."""
 
+    def on_leader_commit(self, node: NodeId, term: int, commit: int, log: SimLog) -> None:
+        """`node`, leader in `term`, reports `commit` as its commit index after a `Ready` cycle."""
+
     def on_crash(self, node: NodeId, durable_term: int) -> None:
         """`node` crashed (or was removed); `durable_term` survives on its disk."""
 
