@@ -110,6 +110,14 @@ def exec_(args: list[str]) -> None:
         state["pods"][args[0]] = {**fresh_pod(pod["restarts"] + 1), "uid": pod["uid"]}
 
 
+def logs(args: list[str]) -> None:
+    with cluster() as state:
+        pod = state["pods"][args[0]]
+    if "--previous" in args and pod["restarts"] == 0:
+        fail(f'previous terminated container "node" in pod "{args[0]}" not found')
+    print(f"FAKE log of {args[0]}{' (previous container)' if '--previous' in args else ''}")
+
+
 def port_forward(args: list[str]) -> None:
     pod_name = args[args.index("--address") + 2].removeprefix("pod/")
     local_port = int(args[-1].split(":")[0])
@@ -147,6 +155,7 @@ COMMANDS: dict[str, Callable[[list[str]], None]] = {
     "delete": delete,
     "exec": exec_,
     "port-forward": port_forward,
+    "logs": logs,
 }
 
 

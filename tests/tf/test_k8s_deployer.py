@@ -13,7 +13,7 @@ import pytest
 
 from raftkv.tf.compose_project import free_loopback_ports
 from raftkv.tf.deployer import Topology
-from raftkv.tf.k8s_deployer import K8sDeployer, cluster_problem, configured_image, skip_or_fail
+from raftkv.tf.k8s_deployer import K8sDeployer, cluster_problem, configured_image
 
 FAKE_KUBECTL = Path(__file__).parents[2] / "deploy" / "testing" / "fake_kubectl.py"
 
@@ -113,21 +113,27 @@ async def test_cluster_problem_names_why(
     assert "not installed" in (await cluster_problem(["kubectl-that-does-not-exist"]) or "")
 
 
-def test_no_cluster_skips_with_one_line(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    monkeypatch.delenv("K8S_RUNNER_REQUIRE_CLUSTER", raising=False)
-    assert skip_or_fail("no kubeconfig", "k8s_failover") == 0
-    assert (
-        capsys.readouterr().out
-        == "SKIP k8s_failover: no Kubernetes cluster reachable: no kubeconfig\n"
-    )
+async def test_a_failed_run_keeps_pod_logs(fake_kubectl: list[str], tmp_path: Path) -> None:
+    async with deployer(fake_kubectl, tmp_path) as k8s:
+        await k8s.deploy(Topology(nodes=2))
+        await k8s.restart_node("node-1", "kill")
+        k8s.keep_artifacts()
+    logs = tmp_path / "manifests"
+    assert (logs / "node-0.log").read_text() == "FAKE log of node-0\n"
+    assert not (logs / "node-0.previous.log").exists()
+    assert (logs / "node-1.previous.log").read_text() == "FAKE log of node-1 (previous container)\n"
+    assert verbs(tmp_path, skip=("get", "port-forward", "logs"))[-1] == "delete namespace"
 
 
-def test_required_cluster_turns_the_skip_into_a_failure(
-    monkeypatch: pytest.MonkeyPatch, capsys
+async def test_own_run_dir_goes_after_a_passing_run(
+    fake_kubectl: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("K8S_RUNNER_REQUIRE_CLUSTER", "1")
-    assert skip_or_fail("no kubeconfig", "k8s_failover") == 1
-    assert capsys.readouterr().out.startswith("FAIL k8s_failover: K8S_RUNNER_REQUIRE_CLUSTER=1")
+    monkeypatch.delenv("TF_KEEP_LOGS", raising=False)
+    k8s = K8sDeployer(namespace="raftkv-fake", kubectl=fake_kubectl, ready_timeout=20)
+    async with k8s:
+        await k8s.deploy(Topology(nodes=1))
+        assert (k8s.run_dir / "kustomization.yaml").exists()
+    assert not k8s.run_dir.exists()
 
 
 def test_image_variables(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,6 +32,7 @@ from .k8s_manifests import CONTAINER, K8sRun, public_addr, write_kustomization
 from .k8s_port_forward import KubectlError, PortForward
 
 PRESERVE_ENV = "K8S_RUNNER_PRESERVE"
+KEEP_LOGS_ENV = "TF_KEEP_LOGS"
 REQUIRE_CLUSTER_ENV = "K8S_RUNNER_REQUIRE_CLUSTER"
 IMAGE_ENVS = ("OPENRAFT_KV_K8S_IMAGE", "OPENRAFT_KV_IMAGE")
 KUBECTL_ENV = "RAFTKV_KUBECTL"
@@ -72,18 +73,6 @@ async def cluster_problem(kubectl: list[str] | None = None, timeout: float = 10.
     return None
 
 
-def skip_or_fail(problem: str, scenario: str) -> int:
-    """The exit code when no cluster is reachable: 0 with one SKIP line, or 1 when
-    K8S_RUNNER_REQUIRE_CLUSTER=1 asks for a cluster."""
-    if os.environ.get(REQUIRE_CLUSTER_ENV) == "1":
-        print(
-            f"FAIL {scenario}: {REQUIRE_CLUSTER_ENV}=1 but no Kubernetes cluster is reachable: {problem}"
-        )
-        return 1
-    print(f"SKIP {scenario}: no Kubernetes cluster reachable: {problem}")
-    return 0
-
-
 class K8sDeployer(Deployer):
     """One namespace per instance; pods are reached through port-forwards on 127.0.0.1."""
 
@@ -106,6 +95,9 @@ class K8sDeployer(Deployer):
         )
         self.kubectl = kubectl or configured_kubectl()
         self.run_dir = run_dir or Path(tempfile.gettempdir()) / "raftkv-tf" / self.run.namespace
+        #: A run directory the deployer chose itself goes away after a passing run.
+        self.keep_run_dir = run_dir is not None or os.environ.get(KEEP_LOGS_ENV) == "1"
+        self._save_logs = False
         self.ready_timeout = ready_timeout
         self.preserve = os.environ.get(PRESERVE_ENV) == "1" if preserve is None else preserve
         self._forwards: dict[str, PortForward] = {}
@@ -173,6 +165,12 @@ class K8sDeployer(Deployer):
             await asyncio.sleep(0.2)
         raise TimeoutError(f"{name} did not answer {url} (port-forward) within {timeout:.0f} s")
 
+    def keep_artifacts(self) -> None:
+        """After a failure: save every pod's logs (and its previous container's) into the
+        run directory before the namespace goes, and keep that directory."""
+        self._save_logs = True
+        self.keep_run_dir = True
+
     async def cleanup(self) -> None:
         if self._cleaned:
             return
@@ -181,8 +179,14 @@ class K8sDeployer(Deployer):
             await forward.stop()
         if self._session is not None:
             await self._session.close()
-        if not self._applied:
-            return
+        if self._applied:
+            if self._save_logs:
+                await self._save_pod_logs()
+            await self._remove_namespace()
+        if not (self.keep_run_dir or self.preserve):
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    async def _remove_namespace(self) -> None:
         if self.preserve:
             print(
                 f"k8s: {PRESERVE_ENV}=1, keeping namespace {self.run.namespace}; remove it with: "
@@ -193,10 +197,36 @@ class K8sDeployer(Deployer):
             "delete", "namespace", self.run.namespace, "--wait=false", namespaced=False
         )
 
+    async def _save_pod_logs(self) -> None:
+        for name in self._ports:
+            for suffix, extra in (("", []), (".previous", ["--previous"])):
+                result = await compose_cli.run(
+                    [
+                        *self.kubectl,
+                        "-n",
+                        self.run.namespace,
+                        "logs",
+                        name,
+                        "--all-containers",
+                        *extra,
+                    ],
+                    KUBECTL_TIMEOUT,
+                    check=False,
+                    error=KubectlError,
+                )
+                if result.returncode == 0 and result.stdout:
+                    (self.run_dir / f"{name}{suffix}.log").write_text(result.stdout)
+
     def describe(self) -> str:
+        if not self._applied:
+            where = "nothing was deployed"
+        elif self.run_dir.exists() or not self._cleaned:
+            where = f"manifests and pod logs in {self.run_dir}"
+        else:
+            where = "its files were removed after the run (keep them with TF_KEEP_LOGS=1)"
         return (
             f"Kubernetes namespace {self.run.namespace} (StatefulSet node, image {self.run.image}); "
-            f"manifests in {self.run_dir}; logs: kubectl logs -n {self.run.namespace} node-<i>"
+            f"{where}"
         )
 
     async def _kubectl(
