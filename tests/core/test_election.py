@@ -41,16 +41,6 @@ def boot_node(node_id: int, config: CoreConfig = NO_PREVOTE, **kw: int) -> RawNo
     return RawNode(node_id, config, random.Random(7), 0, member_boot([0, 1, 2], **kw))
 
 
-def test_restarted_node_waits_spread_plus_timeout_before_campaigning() -> None:
-    node = boot_node(0)
-    spread = NO_PREVOTE.election_timeout_max - NO_PREVOTE.election_timeout_min
-    for now in range(0, spread + NO_PREVOTE.election_timeout_min, 1):
-        node.tick(now)
-        assert node.role is Role.FOLLOWER, now
-    node.tick(spread + NO_PREVOTE.election_timeout_max)
-    assert node.role is Role.CANDIDATE and node.term == 2
-
-
 def test_candidate_persists_term_and_vote_before_vote_requests() -> None:
     node = boot_node(0)
     node.tick(1000)

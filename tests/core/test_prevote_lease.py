@@ -41,13 +41,6 @@ def test_pre_vote_grant_does_not_change_voter_state() -> None:
     assert rd.messages == [VoteResponse(term=4, frm=1, to=0, granted=True, pre_vote=True)]
 
 
-def test_restarted_node_refuses_votes_during_boot_lease() -> None:
-    node = RawNode(1, FAST, random.Random(7), 0, member_boot([0, 1, 2], term=3))
-    node.tick(FAST.election_timeout_min - 1)
-    node.step(VoteRequest(term=4, frm=0, to=1, last_log_index=1, last_log_term=1))
-    assert not node.has_ready() and node.term == 3
-
-
 def test_transfer_flag_bypasses_the_lease() -> None:
     node = RawNode(1, FAST, random.Random(7), 0, member_boot([0, 1, 2], term=3))
     node.step(VoteRequest(term=4, frm=0, to=1, last_log_index=1, last_log_term=1, transfer=True))
