@@ -154,3 +154,27 @@ def test_missing_etcd_says_how_to_install_it(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "apt-get install -y etcd-server" in done.stderr
+
+
+@pytest.mark.skipif(shutil.which("py-spy") is None, reason="py-spy is not installed")
+def test_profile_summarizes_the_raftkv_leader(tmp_path: Path) -> None:
+    done, document = run_bench(
+        tmp_path,
+        "--workloads",
+        "write-8",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.3",
+        "--rounds",
+        "1",
+        "--failover-rounds",
+        "0",
+        "--profile",
+        str(tmp_path / "profiles"),
+    )
+    (profile,) = document["profiles"]
+    assert profile["label"] == "raftkv leader, write-8, round 1"
+    assert profile["samples"] > 0 and abs(sum(profile["shares"].values()) - 1.0) < 1e-9
+    assert Path(profile["raw"]).read_text().strip()
+    assert "Profiles (py-spy" in done.stdout

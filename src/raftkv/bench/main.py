@@ -20,6 +20,7 @@ from raftkv.core.errors import RaftKVError
 
 from .etcd_cluster import find_etcd
 from .options import BenchOptions, parse_options
+from .profile import find_py_spy
 from .report import render
 from .results import BenchResults
 from .runner import progress, run_bench
@@ -52,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         except RaftKVError as exc:
             print(f"raftkv-bench: {exc}", file=sys.stderr)
             return 2
+    if options.profile_dir is not None:
+        try:
+            find_py_spy()
+        except RaftKVError as exc:
+            print(f"raftkv-bench: {exc}", file=sys.stderr)
+            return 2
+        options.profile_dir.mkdir(parents=True, exist_ok=True)
     loop_name = _event_loop_name()
     keep = options.work_dir is not None
     root = options.work_dir or Path(tempfile.mkdtemp(prefix="raftkv-bench-"))

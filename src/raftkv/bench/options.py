@@ -27,6 +27,7 @@ class BenchOptions:
     work_dir: Path | None
     etcd_bin: str | None
     seed: int
+    profile_dir: Path | None = None
 
 
 def _positive_float(text: str) -> float:
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--json", type=Path, dest="json_path", help="also write the results as JSON here")
     add("--work-dir", type=Path, help="keep data dirs and server logs here (default: a temp dir)")
     add("--etcd-bin", help="the etcd binary (default: `etcd` on PATH)")
+    add(
+        "--profile",
+        type=Path,
+        dest="profile_dir",
+        help="record the raftkv leader with py-spy during each raftkv run, into this directory",
+    )
     add("--seed", type=int, default=1, help="seed of the clients' key and value choices (1)")
     return parser
 
@@ -106,4 +113,5 @@ def parse_options(argv: list[str] | None) -> BenchOptions:
         work_dir=args.work_dir,
         etcd_bin=args.etcd_bin,
         seed=args.seed,
+        profile_dir=args.profile_dir,
     )

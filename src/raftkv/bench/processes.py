@@ -29,11 +29,16 @@ class BenchProcessError(RaftKVError):
     """A server process could not be started, or exited when it should be running."""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port the kernel considers free on `host` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` distinct ports the kernel considers free on `host` right now. All probes stay
+    bound until every port is picked: one at a time, the kernel may hand out a port twice."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            probe = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            probe.bind((host, 0))
+            ports.append(int(probe.getsockname()[1]))
+        return ports
 
 
 def cpu_seconds(pid: int) -> float:

@@ -21,7 +21,7 @@ from .cluster import (
     LocalCluster,
     http_json,
 )
-from .processes import ServerProcess, free_port
+from .processes import ServerProcess, free_ports
 
 ADMIN_TIMEOUT_S = 15.0
 """A blocking add-learner returns once the learner caught up: allow for a busy machine."""
@@ -65,7 +65,7 @@ class RaftkvCluster(LocalCluster):
 
     def _spawn_all(self) -> None:
         command = node_command()
-        ports = [free_port() for _ in range(CLUSTER_SIZE)]
+        ports = free_ports(CLUSTER_SIZE)
         for index, port in enumerate(ports):
             config = self._write_config(index, ports)
             argv = [*command, "--config", str(config)]

@@ -85,10 +85,24 @@ def failover_report(results: BenchResults) -> str:
     )
 
 
+def profile_report(results: BenchResults) -> str:
+    blocks = ["Profiles (py-spy, CPU samples by innermost category; profiled runs are slower)"]
+    for profile in results.profiles:
+        shares = ", ".join(f"{name} {share:.0%}" for name, share in profile.shares())
+        top = "; ".join(f"{frame} {count}" for frame, count in profile.top[:5])
+        blocks.append(
+            f"{profile.label} ({profile.total} samples, {profile.path}):\n  {shares}\n"
+            f"  top frames: {top}"
+        )
+    return "\n".join(blocks)
+
+
 def render(results: BenchResults) -> str:
     parts = []
     if results.records:
         parts.append(throughput_report(results))
     if results.failover:
         parts.append(failover_report(results))
+    if results.profiles:
+        parts.append(profile_report(results))
     return "\n\n".join(parts) + "\n"

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .harness import LoadResult
+from .profile import ProfileSummary
 from .stats import median, percentile, ratio
 
 
@@ -111,6 +112,7 @@ class BenchResults:
     settings: dict[str, Any]
     records: list[RunRecord] = field(default_factory=list)
     failover: list[FailoverSummary] = field(default_factory=list)
+    profiles: list[ProfileSummary] = field(default_factory=list)
 
     def summaries(self) -> list[Summary]:
         """One summary per (workload, system), in the order the runs happened."""
@@ -152,6 +154,16 @@ class BenchResults:
                         "failed": f.failed,
                     }
                     for f in self.failover
+                ],
+                "profiles": [
+                    {
+                        "label": p.label,
+                        "samples": p.total,
+                        "shares": dict(p.shares()),
+                        "top_frames": p.top,
+                        "raw": str(p.path),
+                    }
+                    for p in self.profiles
                 ],
                 "runs": [asdict(r) for r in self.records],
             }

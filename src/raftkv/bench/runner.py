@@ -3,6 +3,7 @@ rounds (alternating too) on clusters started with the same Raft timings for both
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import platform
@@ -21,6 +22,7 @@ from .etcd_cluster import EtcdCluster, find_etcd
 from .failover import failover_once
 from .harness import preload, run_load
 from .options import BenchOptions
+from .profile import ProfileSummary, PySpyRecording
 from .protocol import protocol_for
 from .raftkv_cluster import RaftkvCluster
 from .results import BenchResults, FailoverSummary, RunRecord
@@ -29,6 +31,7 @@ from .workloads import Workload
 START_TIMEOUT_S = 60.0
 LEADER_TIMEOUT_S = 30.0
 PRELOAD_CLIENTS = 16
+PROFILE_SLACK_S = 30.0
 
 
 def progress(message: str) -> None:
@@ -88,7 +91,7 @@ async def throughput_phase(
         for round_index in range(options.rounds):
             for workload in options.workloads:
                 for cluster in clusters.values():
-                    record = await one_run(options, cluster, workload, round_index, http)
+                    record = await one_run(options, cluster, workload, round_index, http, results)
                     results.records.append(record)
                     progress(_run_line(record, options.rounds))
 
@@ -99,10 +102,18 @@ async def one_run(
     workload: Workload,
     round_index: int,
     http: aiohttp.ClientSession,
+    results: BenchResults,
 ) -> RunRecord:
     """One measured run; server CPU is attributed by the roles seen at its start."""
     leader = await cluster.wait_for_leader(http, LEADER_TIMEOUT_S)
     urls = cluster.base_urls if workload.spread else [cluster.base_url(leader)]
+    profiling = None
+    if options.profile_dir is not None and cluster.system == "raftkv":
+        label = f"raftkv leader, {workload.name}, round {round_index + 1}"
+        path = options.profile_dir / f"raftkv-leader-{workload.name}-round{round_index + 1}.txt"
+        profiling = asyncio.create_task(
+            profile_window(cluster.members[leader].pid, options, path, label)
+        )
     load = await run_load(
         protocol_for(cluster.system),
         workload,
@@ -113,10 +124,19 @@ async def one_run(
         sample_cpu=CpuMeter(cluster.role_labels(leader)).sample,
         seed=options.seed + round_index,
     )
+    if profiling is not None:
+        results.profiles.append(await profiling)
     leader_after = await cluster.wait_for_leader(http, LEADER_TIMEOUT_S)
     return RunRecord.from_load(
         cluster.system, workload.name, round_index, load, leader_changed=leader_after != leader
     )
+
+
+async def profile_window(pid: int, options: BenchOptions, path: Path, label: str) -> ProfileSummary:
+    """py-spy over the measured window only (it starts after the warm-up)."""
+    await asyncio.sleep(options.warmup_s)
+    recording = PySpyRecording(pid, options.duration_s, path, label)
+    return await asyncio.to_thread(recording.finish, options.duration_s + PROFILE_SLACK_S)
 
 
 def _run_line(record: RunRecord, rounds: int) -> str:
