@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,7 @@ def run_node(config_path: Path, env: dict[str, str]) -> subprocess.CompletedProc
         ("data-dir-is-a-file", "data_dir:"),
         ("data-dir-in-use", "data_dir:"),
         ("log-level-env", "RAFTKV_LOG:"),
+        ("port-in-use", "http_port:"),
     ],
 )
 def test_node_exits_2_with_one_line(tmp_path: Path, case: str, field: str) -> None:
@@ -59,7 +61,14 @@ def test_node_exits_2_with_one_line(tmp_path: Path, case: str, field: str) -> No
     if case == "missing-file":
         path = tmp_path / "absent.yaml"
     env = {**os.environ, "RAFTKV_LOG": "chatty" if case == "log-level-env" else "info"}
-    if case == "data-dir-in-use":
+    if case == "port-in-use":
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            config.update(http_port=port, public_addr=f"127.0.0.1:{port}", bind_host="127.0.0.1")
+            result = run_node(write_config(tmp_path, config), env)
+    elif case == "data-dir-in-use":
         holder = DurableStore.open(tmp_path / "data")  # another node runs on this directory
         try:
             result = run_node(path, env)

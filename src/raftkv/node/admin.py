@@ -203,7 +203,7 @@ async def wait_for_learner_config(
 
 async def metrics(request: web.Request) -> web.Response:
     ctx = request.app[CTX_KEY]
-    return ok(admin_metrics(ctx.driver))
+    return ok({**admin_metrics(ctx.driver), "cluster_name": ctx.config.cluster_name})
 
 
 def add_admin_routes(app: web.Application) -> None:

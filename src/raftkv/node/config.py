@@ -43,6 +43,8 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Applied entries between two snapshots of the state machine."""
     auth_token: str | None = None
     cluster_name: str | None = None
+    """A label for operators (logs and `/admin/metrics`); the cluster's identity is the
+    `cluster_id` that `/admin/init` draws."""
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = MIB
     forward_timeout_s: PositiveSeconds = 5.0
     request_timeout_s: PositiveSeconds = 10.0

@@ -151,14 +151,17 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
     metrics = NodeMetrics()
     metrics.attach(driver)
     ctx = NodeContext(config, identity, driver, session, metrics)
-    driver_task = asyncio.create_task(driver.run(), name="raftkv-driver")
     runner = web.AppRunner(build_app(ctx), access_log=None, shutdown_timeout=0.3)
     try:
         await _open_port(runner, config)
     except StartupError:
-        driver.stop()
-        await _close(driver_task, runner, transport, session, store)
+        await runner.cleanup()
+        await session.close()
+        await store.close()
         raise
+    # The driver starts once the port is ours: a node that cannot serve never speaks Raft
+    # (requests accepted meanwhile wait in its inbox).
+    driver_task = asyncio.create_task(driver.run(), name="raftkv-driver")
     gc.collect()
     gc.freeze()
     event(
@@ -166,6 +169,7 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
         "node started",
         node_id=config.node_id,
         addr=config.public_addr,
+        cluster_name=config.cluster_name,
         data_dir=str(data_dir),
         last_index=boot.entries[-1].index if boot.entries else 0,
         snapshot=boot.snapshot.last_index if boot.snapshot else 0,
