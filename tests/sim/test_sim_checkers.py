@@ -140,10 +140,36 @@ def test_committed_entries_cannot_be_overwritten_or_truncated() -> None:
     checker = CommittedEntries(applied)
     applied.on_apply(1, 1, entry(1, 1))
     applied.on_apply(1, 1, entry(1, 2))
-    log = log_of(1)
-    checker.on_log_write(2, log, log.entries, [])
+    log = log_of(1, 1)
+    removed = log.append([entry(1, 2)])
+    checker.on_log_write(2, log, [entry(1, 2)], removed)
+    removed = log.append([entry(2, 2)])
     with pytest.raises(SafetyViolation, match="over the committed"):
-        checker.on_log_write(2, log, [entry(2, 2)], [])
+        checker.on_log_write(2, log, [entry(2, 2)], removed)
+    log = log_of(1, 1, 1)
+    removed = log.append([entry(1, 2)])
+    checker.on_log_write(2, log, [entry(1, 2)], removed)
+    removed = log.append([entry(2, 1)])
+    with pytest.raises(SafetyViolation, match="over the committed"):
+        checker.on_log_write(2, log, [entry(2, 1)], removed)
+
+
+def test_a_lagging_follower_may_write_another_entry_at_a_committed_index() -> None:
+    applied = StateMachineSafety()
+    checker = CommittedEntries(applied)
+    applied.on_apply(1, 7, entry(7, 1))
+    log = SimLog()
+    new = [entry(6, 1)]
+    checker.on_log_write(4, log, new, log.append(new))
+
+
+def test_committed_entries_cannot_be_truncated_away() -> None:
+    applied = StateMachineSafety()
+    checker = CommittedEntries(applied)
+    applied.on_apply(1, 1, entry(1, 1))
+    applied.on_apply(1, 1, entry(1, 2))
+    log = log_of(1, 1)
+    log.entries.pop()
     with pytest.raises(SafetyViolation, match="truncated the committed"):
         checker.on_log_write(2, log, [], [entry(1, 2)])
 

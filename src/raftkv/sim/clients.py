@@ -18,6 +18,9 @@ from raftkv.kv import KvResult, Put, encode_command
 
 from .history import History, OpRecord
 
+MAX_REDIRECTS = 1
+"""A write refused with a leader hint is retried once at the hinted node (nothing was
+appended, so the retry is the same operation)."""
 OPS_PER_KEY = 300
 """Move on to a fresh key after this many operations (keeps the per-key check fast)."""
 
@@ -115,7 +118,7 @@ class Clients:
             if rng.random() < self.workload.read_ratio:
                 self._read(client, node, now)
             else:
-                self._write(client, node, now)
+                self._write(client, node, now, nodes)
 
     def _target(self, client: SimClient, nodes: dict[NodeId, Any]) -> Any:
         hint = client.leader_hint
@@ -124,17 +127,24 @@ class Clients:
         ids = sorted(nodes)
         return nodes[ids[self.rng.randrange(len(ids))]]
 
-    def _write(self, client: SimClient, node: Any, now: int) -> None:
+    def _write(self, client: SimClient, node: Any, now: int, nodes: dict[NodeId, Any]) -> None:
         self._values += 1
         key = self._pick_key()
         value = f"v{self._values}"
         client.serial += 1
         op = self.history.invoke(client.process, "write", key, value)
         data = encode_command(Put(key, value, client.client_id, client.serial))
-        try:
-            term, index = node.core.propose(data)
-        except RaftKVError as exc:
-            client.leader_hint = getattr(exc, "leader_id", None)
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                term, index = node.core.propose(data)
+                break
+            except RaftKVError as exc:
+                client.leader_hint = getattr(exc, "leader_id", None)
+                if client.leader_hint not in nodes or client.leader_hint == node.id:
+                    self.history.end(op, "fail")
+                    return
+                node = nodes[client.leader_hint]
+        else:
             self.history.end(op, "fail")
             return
         client.busy = True
