@@ -102,6 +102,7 @@ def test_auth_token_guards_raft_and_admin_but_not_kv(cluster: Cluster) -> None:
         assert status == 401, path
     status, body = call(node.addr, "GET", "/admin/metrics", token=TOKEN)
     assert status == 200 and body["Ok"]["node_id"] == 1
+    assert body["Ok"]["peers_up"].get("0") is True  # it answers its leader
     assert call(node.addr, "POST", "/kv/read", {"key": "fw"})[0] == 200
 
 

@@ -64,6 +64,12 @@ class _DriverCollector(Collector):
         }
         for name, (doc, value) in gauges.items():
             yield GaugeMetricFamily(name, doc, value=value)
+        peer_up = GaugeMetricFamily(
+            "raftkv_peer_up", "1 while deliveries to a peer work", labels=["peer"]
+        )
+        for peer, up in driver.transport.peers_up().items():
+            peer_up.add_metric([str(peer)], int(up))
+        yield peer_up
         for name, value in asdict(driver.stats).items():
             yield CounterMetricFamily(f"raftkv_{name}", f"Driver counter {name}", value=value)
         for name, value in driver.store.stats.items():
@@ -96,6 +102,7 @@ def admin_metrics(driver: Driver) -> dict[str, Any]:
         "snapshot_index": status.snapshot_index,
         "membership": membership_json(status.membership, status.committed_membership),
         "replication": progress,
+        "peers_up": {str(peer): up for peer, up in driver.transport.peers_up().items()},
         "driver": asdict(driver.stats),
         "store": dict(driver.store.stats),
         "sessions": driver.sm.session_count(),

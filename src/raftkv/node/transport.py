@@ -90,6 +90,11 @@ class PeerSender:
         self._retry_at = 0.0
         self._workers = [asyncio.create_task(self._work()) for _ in range(WORKERS_PER_PEER)]
 
+    @property
+    def up(self) -> bool:
+        """False from a failed delivery until the next successful one."""
+        return not self._down
+
     def enqueue(self, msg: Message) -> None:
         if self._queue.full():
             self._queue.get_nowait()
@@ -166,6 +171,10 @@ class PeerTransport:
         self._chunk_bytes = chunk_bytes
         self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
         self._senders: dict[int, PeerSender] = {}
+
+    def peers_up(self) -> dict[int, bool]:
+        """Each peer messages were sent to, and whether the last delivery worked."""
+        return {peer: sender.up for peer, sender in sorted(self._senders.items())}
 
     def send(self, msg: Message) -> None:
         sender = self._senders.get(msg.to)
