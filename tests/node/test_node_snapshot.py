@@ -60,6 +60,8 @@ def test_late_learner_catches_up_by_snapshot(cluster: Cluster) -> None:
     late_metrics = call(late.addr, "GET", "/admin/metrics")[1]["Ok"]
     assert late_metrics["driver"]["snapshots_installed"] >= 1
     assert late.state()["role"] == "Learner"
+    read = {"key": "key-42", "consistency": "linearizable"}
+    assert call(late.addr, "POST", "/kv/read", read) == (200, {"Ok": {"value": "value-42" * 10}})
 
     # The learner restarts from its installed snapshot without any admin call.
     late.kill()
