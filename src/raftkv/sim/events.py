@@ -14,6 +14,8 @@ from typing import Any
 import msgspec
 
 _encode = msgspec.msgpack.Encoder().encode
+_FLUSH_BYTES = 1 << 16
+"""Events are encoded into a buffer that is hashed in large pieces (cheaper per event)."""
 
 
 class EventLog:
@@ -22,16 +24,26 @@ class EventLog:
     def __init__(self, keep: int = 30) -> None:
         self._last: deque[tuple[int, int, str, Any]] = deque(maxlen=keep)
         self._hash = hashlib.blake2b(digest_size=16)
+        self._pending = bytearray()
         self.count = 0
 
     def add(self, step: int, node: int, kind: str, payload: Any = None) -> None:
-        self._last.append((step, node, kind, payload))
+        event = (step, node, kind, payload)
+        self._last.append(event)
         self.count += 1
-        self._hash.update(f"{step}:{node}:{kind}:".encode())
-        if payload is not None:
-            self._hash.update(_encode_payload(payload))
+        try:
+            self._pending += _encode(event)
+        except TypeError:
+            self._pending += repr(event).encode()
+        if len(self._pending) > _FLUSH_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._hash.update(self._pending)
+        self._pending.clear()
 
     def digest(self) -> str:
+        self._flush()
         return self._hash.hexdigest()
 
     def describe(self) -> str:
@@ -39,15 +51,6 @@ class EventLog:
             f"  step {step:>6} node {node:>3} {kind}: {_describe(payload)}"
             for step, node, kind, payload in self._last
         )
-
-
-def _encode_payload(payload: Any) -> bytes:
-    if isinstance(payload, str):
-        return payload.encode()
-    try:
-        return _encode(payload)
-    except TypeError:
-        return repr(payload).encode()
 
 
 def _describe(payload: Any) -> str:

@@ -35,7 +35,7 @@ class Faults:
     persist_instant: float = 0.5
     """Probability that one write completes without delay."""
     membership: float = 0.0
-    """Probability per step that the operator tries a membership change or transfer."""
+    """Probability per operator turn (every few steps) of a membership change or transfer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOption
         partition_max=rng.choice((1000, 3000)),
         persist_max=rng.choice((0, 5, 20, 60)),
         persist_instant=rng.random(),
-        membership=rng.uniform(0.0, 0.01),
+        membership=rng.uniform(0.0, 0.05),
     )
     workload = Workload(
         clients=rng.randint(2, 5),

@@ -27,6 +27,8 @@ from .options import SimOptions
 
 Status = Literal["ok", "safety", "liveness", "linearizability", "error"]
 CONVERGENCE_CHECK_EVERY = 5
+OPERATOR_EVERY = 5
+"""The operator looks at the cluster every this many steps (it reads the leader's status)."""
 
 
 class LivenessFailure(Exception):
@@ -81,7 +83,8 @@ class Simulation:
         cluster.tick()
         if safety_phase:
             self.faults.act(cluster)
-        self.operator.act(cluster, random_ops=safety_phase)
+        if cluster.step_no % OPERATOR_EVERY == 0:
+            self.operator.act(cluster, random_ops=safety_phase)
         cluster.clients.act(cluster.nodes, cluster.now, issue=safety_phase)
         cluster.process()
 
