@@ -32,6 +32,12 @@ def test_reference_defaults_and_data_dir_beside_the_config(tmp_path: Path) -> No
     assert data_dir == tmp_path.resolve() / "raftkv-data-0"
 
 
+@pytest.mark.parametrize("host", ["127.0.0.11", "::1", "localhost", "node-0.raftkv.svc"])
+def test_bind_host_is_an_address_or_a_host_name(tmp_path: Path, host: str) -> None:
+    config, _ = load_config(write_config(tmp_path, {**BASE, "bind_host": host}))
+    assert config.specific_bind_host == host
+
+
 def test_peer_ids_may_be_quoted(tmp_path: Path) -> None:
     text = "node_id: 1\nhttp_port: 9\npublic_addr: 'h:9'\npeer_addrs: {0: 'h:8', '2': 'h:10'}\n"
     config, _ = load_config(write_config(tmp_path, text))
@@ -50,7 +56,7 @@ BAD_CONFIGS = [
     ("peer-addr-no-port", {**BASE, "peer_addrs": {1: "h"}}, "peer_addrs.1:"),
     ("peer-id-text", {**BASE, "peer_addrs": {"one": "h:1"}}, "peer_addrs:"),
     ("log-format", {**BASE, "log_format": "xml"}, "log_format:"),
-    ("bind-host", {**BASE, "bind_host": "localhost-ish"}, "bind_host:"),
+    ("bind-host", {**BASE, "bind_host": "127.0.0.1:80"}, "bind_host:"),
     ("not-a-mapping", "- 1\n- 2\n", "config:"),
     ("not-yaml", "node_id: [1\n", "config:"),
 ]

@@ -7,6 +7,7 @@ field (`ConfigError`); `main` turns it into exit status 2.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -105,13 +106,23 @@ def check_config(config: NodeConfig) -> None:
     _check_addr("public_addr", config.public_addr)
     for peer_id, addr in config.peer_addrs.items():
         _check_addr(f"peer_addrs.{peer_id}", addr)
-    if config.specific_bind_host is not None:
-        try:
-            ipaddress.ip_address(config.bind_host)
-        except ValueError as exc:
-            raise ConfigError(f"bind_host: {config.bind_host!r} is not an IP address") from exc
+    if config.specific_bind_host is not None and not _is_host(config.bind_host):
+        raise ConfigError(f"bind_host: {config.bind_host!r} is not an IP address or host name")
     if config.auth_token is not None and not config.auth_token.strip():
         raise ConfigError("auth_token: must not be empty (leave it out to disable auth)")
+
+
+HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+
+def _is_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return HOST_NAME.match(host) is not None
+    return True
 
 
 def _check_addr(field: str, addr: str) -> None:
