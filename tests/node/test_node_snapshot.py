@@ -67,3 +67,12 @@ def test_late_learner_catches_up_by_snapshot(cluster: Cluster) -> None:
     late.kill()
     late.start()
     wait_for(lambda: len(late.kv()) == WRITES, 10, "keys back after the learner's restart")
+
+    # The single voter restarts from its own snapshot plus log suffix and leads again.
+    first.kill()
+    first.start()
+    wait_for(lambda: first.state().get("role") == "Leader", 10, "node 0 leading again")
+    assert len(first.kv()) == WRITES
+    wait_for(lambda: late.state().get("current_leader") == 0, 5, "the learner hearing node 0")
+    body = {"key": "after", "value": "restart", "serial": 1, "client_id": "after"}
+    assert call(late.addr, "POST", "/kv/write", body) == (200, {"Ok": {"previous": None}})
