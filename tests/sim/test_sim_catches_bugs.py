@@ -37,7 +37,9 @@ def first_failure(runs: Iterator[SeedResult]) -> SeedResult | None:
     return None
 
 
-def test_a_disk_that_acknowledges_votes_without_keeping_them_elects_two_leaders() -> None:
+def test_a_disk_that_acknowledges_votes_without_keeping_them_is_caught() -> None:
+    # A restarted node forgets its term and vote: it votes again in a term it voted in, or
+    # leads a term a second time and writes other entries under the same (index, term).
     runs = (
         run_seed(
             harsh(seed, pre_vote=False), storage_factory=lambda: SimStorage(ack_hard_state=False)
@@ -46,7 +48,8 @@ def test_a_disk_that_acknowledges_votes_without_keeping_them_elects_two_leaders(
     )
     failure = first_failure(runs)
     assert failure is not None, "no seed caught the lost votes"
-    assert (failure.status, failure.checker) == ("safety", "election-safety"), failure.message
+    assert failure.status == "safety", failure.message
+    assert failure.checker in ("election-safety", "log-matching"), failure.message
     assert failure.events
 
 
