@@ -47,7 +47,9 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
     """A label for operators (logs and `/admin/metrics`); the cluster's identity is the
     `cluster_id` that `/admin/init` draws."""
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = MIB
-    forward_timeout_s: PositiveSeconds = 5.0
+    forward_timeout_s: PositiveSeconds = 10.0
+    """Cap on the time a forwarded request may take (the caller's remaining deadline is the
+    other cap; the leader gets the smaller one)."""
     request_timeout_s: PositiveSeconds = 10.0
     """Deadline of a client request that does not carry one (writes, reads, admin calls)."""
     max_sessions: Annotated[int, msgspec.Meta(ge=1)] = 100_000

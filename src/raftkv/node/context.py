@@ -121,7 +121,7 @@ async def forward_to_leader(
         )
     if leader is None:
         raise no_leader()
-    remaining = deadline - asyncio.get_running_loop().time()
+    remaining = min(deadline - asyncio.get_running_loop().time(), ctx.config.forward_timeout_s)
     if remaining <= 0:
         raise timeout("the request deadline passed before forwarding", indeterminate=False)
     headers = {
