@@ -124,16 +124,22 @@ async def forward_to_leader(
     remaining = min(deadline - asyncio.get_running_loop().time(), ctx.config.forward_timeout_s)
     if remaining <= 0:
         raise timeout("the request deadline passed before forwarding", indeterminate=False)
+    return await _post_to_leader(ctx, leader, request.path, body, remaining)
+
+
+async def _post_to_leader(
+    ctx: NodeContext, leader: tuple[int, str], path: str, body: bytes, remaining: float
+) -> web.Response:
     headers = {
         **ctx.auth_headers(),
         FORWARDED_HEADER: str(ctx.node_id),
         DEADLINE_HEADER: str(int(remaining * 1000)),
         "Content-Type": "application/json",
     }
-    url = f"http://{leader[1]}{request.path}"
+    timeout_after = aiohttp.ClientTimeout(total=remaining)
     try:
         async with ctx.session.post(
-            url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=remaining)
+            f"http://{leader[1]}{path}", data=body, headers=headers, timeout=timeout_after
         ) as resp:
             payload = await resp.read()
             return web.Response(status=resp.status, body=payload, content_type="application/json")

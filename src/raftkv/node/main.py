@@ -114,6 +114,7 @@ def _peer_session(config: NodeConfig) -> aiohttp.ClientSession:
 
 
 async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: logging.Logger) -> int:
+    """Recover, open the port, drive the core until a signal; the exit status."""
     store = _open_store(data_dir)
     try:
         boot, snapshot_data = store.recover()
@@ -125,6 +126,44 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
         state_machine.restore(snapshot_data)
     core = RawNode(config.node_id, config.core_config(), random.Random(), now_ms(), boot)
     session = _peer_session(config)
+    ctx = _assemble(config, identity, core, store, state_machine, session, log)
+    runner = web.AppRunner(build_app(ctx), access_log=None, shutdown_timeout=0.3)
+    try:
+        await _open_port(runner, config)
+    except StartupError:
+        await runner.cleanup()
+        await session.close()
+        await store.close()
+        raise
+    # The driver starts once the port is ours: a node that cannot serve never speaks Raft
+    # (requests accepted meanwhile wait in its inbox).
+    driver_task = asyncio.create_task(ctx.driver.run(), name="raftkv-driver")
+    gc.collect()
+    gc.freeze()
+    event(
+        log,
+        "node started",
+        node_id=config.node_id,
+        addr=config.public_addr,
+        cluster_name=config.cluster_name,
+        data_dir=str(data_dir),
+        last_index=boot.entries[-1].index if boot.entries else 0,
+        snapshot=boot.snapshot.last_index if boot.snapshot else 0,
+    )
+    transport = ctx.driver.transport
+    return await _run_until_signal(ctx, driver_task, runner, transport, session, store)
+
+
+def _assemble(
+    config: NodeConfig,
+    identity: Identity,
+    core: RawNode,
+    store: DurableStore,
+    state_machine: KvStateMachine,
+    session: aiohttp.ClientSession,
+    log: logging.Logger,
+) -> NodeContext:
+    """Wire the transport, the driver and the metrics around a recovered core."""
     peers = PeerBook(static_addrs=dict(config.peer_addrs))
     transport = PeerTransport(
         node_id=config.node_id,
@@ -150,31 +189,7 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
     )
     metrics = NodeMetrics()
     metrics.attach(driver)
-    ctx = NodeContext(config, identity, driver, session, metrics)
-    runner = web.AppRunner(build_app(ctx), access_log=None, shutdown_timeout=0.3)
-    try:
-        await _open_port(runner, config)
-    except StartupError:
-        await runner.cleanup()
-        await session.close()
-        await store.close()
-        raise
-    # The driver starts once the port is ours: a node that cannot serve never speaks Raft
-    # (requests accepted meanwhile wait in its inbox).
-    driver_task = asyncio.create_task(driver.run(), name="raftkv-driver")
-    gc.collect()
-    gc.freeze()
-    event(
-        log,
-        "node started",
-        node_id=config.node_id,
-        addr=config.public_addr,
-        cluster_name=config.cluster_name,
-        data_dir=str(data_dir),
-        last_index=boot.entries[-1].index if boot.entries else 0,
-        snapshot=boot.snapshot.last_index if boot.snapshot else 0,
-    )
-    return await _run_until_signal(ctx, driver_task, runner, transport, session, store)
+    return NodeContext(config, identity, driver, session, metrics)
 
 
 async def _open_port(runner: web.AppRunner, config: NodeConfig) -> None:
