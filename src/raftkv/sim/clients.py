@@ -21,6 +21,8 @@ from .history import History, OpRecord
 MAX_REDIRECTS = 1
 """A write refused with a leader hint is retried once at the hinted node (nothing was
 appended, so the retry is the same operation)."""
+FOLLOWER_READS = 0.5
+"""Share of reads sent to a random node instead of the believed leader."""
 OPS_PER_KEY = 300
 """Move on to a fresh key after this many operations (keeps the per-key check fast)."""
 
@@ -114,15 +116,16 @@ class Clients:
         for client in self.clients:
             if client.busy or rng.random() >= rate:
                 continue
-            node = self._target(client, nodes)
             if rng.random() < self.workload.read_ratio:
-                self._read(client, node, now)
+                # Half the reads go to any node: ReadIndex must also be linearizable at followers.
+                anywhere = rng.random() < FOLLOWER_READS
+                self._read(client, self._target(client, nodes, anywhere), now)
             else:
-                self._write(client, node, now, nodes)
+                self._write(client, self._target(client, nodes), now, nodes)
 
-    def _target(self, client: SimClient, nodes: dict[NodeId, Any]) -> Any:
+    def _target(self, client: SimClient, nodes: dict[NodeId, Any], anywhere: bool = False) -> Any:
         hint = client.leader_hint
-        if hint is not None and hint in nodes:
+        if hint is not None and hint in nodes and not anywhere:
             return nodes[hint]
         ids = sorted(nodes)
         return nodes[ids[self.rng.randrange(len(ids))]]
