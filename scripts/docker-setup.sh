@@ -26,16 +26,34 @@ install_engine() {
     done_step
 }
 
+# A dockerd that was killed (a machine whose processes were all ended, as before CI) leaves
+# /var/run/docker.pid behind, and a new dockerd refuses to start while that PID looks alive.
+# The file is stale unless its PID is a live (not zombie) dockerd.
+remove_stale_pid_file() {
+    local pid_file=/var/run/docker.pid pid state
+    [ -f "$pid_file" ] || return 0
+    pid=$(cat "$pid_file")
+    if [ -r "/proc/$pid/stat" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]; then
+        state=$(awk '{print $3}' "/proc/$pid/stat")
+        [ "$state" = Z ] || return 0
+    fi
+    echo "[docker-setup] removing stale $pid_file (pid $pid is not a running dockerd)"
+    rm -f "$pid_file"
+}
+
 start_engine() {
     if docker info >/dev/null 2>&1; then echo "[docker-setup] engine already running"; return; fi
+    remove_stale_pid_file
     step "starting dockerd (log: $DOCKERD_LOG)"
     # setsid: dockerd must outlive this script and not get the caller's signals.
     setsid dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+    local dockerd_pid=$!
     for _ in $(seq 1 300); do
-        if docker info >/dev/null 2>&1; then done_step "pid $(pgrep -o -x dockerd)"; return; fi
+        if docker info >/dev/null 2>&1; then done_step "pid $dockerd_pid"; return; fi
+        if ! kill -0 "$dockerd_pid" 2>/dev/null; then break; fi
         sleep 0.1
     done
-    echo "dockerd did not answer within 30 s; last lines of $DOCKERD_LOG:" >&2
+    echo "dockerd did not start; last lines of $DOCKERD_LOG:" >&2
     tail -n 20 "$DOCKERD_LOG" >&2
     exit 1
 }
