@@ -112,6 +112,8 @@ class ShimNetwork:
         self.stores: dict[int, ShimStore] = {}
         self.violations: list[str] = []
         self.checked = 0
+        self.isolated: set[int] = set()
+        """Nodes cut off from every other (their messages, both ways, are lost)."""
 
     def transport_for(self, node_id: int) -> Any:
         network = self
@@ -134,7 +136,7 @@ class ShimNetwork:
                 term=msg.term, frm=msg.frm, to=msg.to, meta=msg.meta, seq=msg.seq, data=latest[1]
             )
         receiver = self.drivers.get(msg.to)
-        if receiver is not None:
+        if receiver is not None and not {sender, msg.to} & self.isolated:
             asyncio.get_running_loop().call_soon(receiver.step, msg)
 
 
@@ -163,18 +165,31 @@ async def wait_until(driver: Driver, predicate: Any) -> Any:
     return await asyncio.wait_for(driver.watch(predicate), 10)
 
 
+async def form_cluster(leader: Driver) -> None:
+    """The reference workload: init node 0, learners 1 and 2, voters {0,1,2}."""
+    index = await leader.call(lambda core: core.initialize(NodeInfo("n0"), "cluster"))
+    await wait_until(leader, lambda st: st.commit_index >= index)
+    for learner in (1, 2):
+        index = await leader.call(lambda c, n=learner: c.add_learner(n, NodeInfo(f"n{n}")))
+        await wait_until(leader, lambda st, n=learner, i=index: st.progress[n].match_index >= i)
+    await leader.call(lambda core: core.change_membership({0, 1, 2}, False))
+    await wait_until(leader, lambda st: st.committed_membership.configs == ({0, 1, 2},))
+
+
+async def stop_cluster(network: ShimNetwork, tasks: list[asyncio.Task[None]]) -> None:
+    for driver in network.drivers.values():
+        driver.stop()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for store in network.stores.values():
+        await store.inner.close()
+
+
 async def run_cluster(tmp_path: Path, report_late: bool) -> ShimNetwork:
     network = ShimNetwork()
     tasks = [start_driver(network, i, tmp_path, report_late) for i in range(4)]
     leader = network.drivers[0]
     try:
-        index = await leader.call(lambda core: core.initialize(NodeInfo("n0"), "cluster"))
-        await wait_until(leader, lambda st: st.commit_index >= index)
-        for learner in (1, 2):
-            index = await leader.call(lambda c, n=learner: c.add_learner(n, NodeInfo(f"n{n}")))
-            await wait_until(leader, lambda st, n=learner, i=index: st.progress[n].match_index >= i)
-        await leader.call(lambda core: core.change_membership({0, 1, 2}, False))
-        await wait_until(leader, lambda st: st.committed_membership.configs == ({0, 1, 2},))
+        await form_cluster(leader)
         for serial in range(1, 61):
             command = encode_command(Put(f"k{serial % 7}", f"v{serial}", "shim", serial))
             assert (await asyncio.wait_for(leader.propose(command), 10)).ok
@@ -183,11 +198,7 @@ async def run_cluster(tmp_path: Path, report_late: bool) -> ShimNetwork:
         await wait_until(leader, lambda st: st.progress[3].match_index >= index)
         await asyncio.sleep(0.2)
     finally:
-        for driver in network.drivers.values():
-            driver.stop()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for store in network.stores.values():
-            await store.inner.close()
+        await stop_cluster(network, tasks)
     return network
 
 
