@@ -27,6 +27,8 @@ from raftkv.core import (
 )
 from raftkv.kv import KvStateMachine
 
+from .checkers import CheckerSet
+from .clients import Clients
 from .log import SimLog
 from .storage import SimStorage
 
@@ -42,9 +44,9 @@ class Host(Protocol):
     def persist_delay(self) -> int: ...
 
     @property
-    def checkers(self) -> Any: ...
+    def checkers(self) -> CheckerSet: ...
     @property
-    def clients(self) -> Any: ...
+    def clients(self) -> Clients: ...
 
 
 def make_core(

@@ -2,7 +2,7 @@
 
 Bootstrap is the production flow: initialize node 0, add the others as learners, promote
 them. Afterwards, at the rate the seed chose, it adds a learner (a fresh pristine node under
-a new id), promotes learners, removes a voter (retain=False) or transfers leadership, and it
+a new id), promotes learners, removes a voter (retain=False, sometimes True) or transfers leadership, and it
 keeps the voter count near the target by re-adding new nodes. Nodes that left the
 configuration are destroyed. Expected refusals (`NotLeader`, `MembershipChangeInProgress`,
 ...) are part of the game.
@@ -11,6 +11,7 @@ configuration are destroyed. Expected refusals (`NotLeader`, `MembershipChangeIn
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from raftkv.core import NodeId, RaftKVError
@@ -19,6 +20,8 @@ from .cluster import Cluster, node_info
 from .node import SimNode
 
 MAX_LEARNERS = 2
+RETAIN_SHARE = 0.3
+"""Share of voter removals that keep the node as a learner (retain=True)."""
 LEAVE_GRACE_MS = 3000
 """A node left out of the configuration this long is destroyed (removed, or its add failed)."""
 
@@ -53,11 +56,11 @@ class Operator:
         if membership.joint or status.membership_index > status.commit_index:
             return
         if missing and len(voters) + len(learners) < self.target + MAX_LEARNERS:
-            self._try(cluster, leader, "add-learner", missing[0])
+            self._add_learner(cluster, leader, missing[0])
         elif learners and len(voters) < self.target:
-            self._try(cluster, leader, "promote", sorted(set(voters) | set(learners)))
+            self._change(cluster, leader, "promote", [*voters, *learners], retain=False)
         elif len(voters) + len(learners) < self.target:
-            self._try(cluster, leader, "add-learner", cluster.new_node().id)
+            self._add_learner(cluster, leader, cluster.new_node().id)
         elif random_ops and self.rng.random() < self.rate:
             self._random_op(cluster, leader, voters, learners)
 
@@ -67,34 +70,55 @@ class Operator:
         rng = self.rng
         choice = rng.randrange(4)
         if choice == 0 and len(learners) < MAX_LEARNERS:
-            self._try(cluster, leader, "add-learner", cluster.new_node().id)
+            self._add_learner(cluster, leader, cluster.new_node().id)
         elif choice == 1 and learners and len(voters) < 5:
-            self._try(cluster, leader, "promote", [*voters, learners[rng.randrange(len(learners))]])
+            chosen = learners[rng.randrange(len(learners))]
+            self._change(cluster, leader, "promote", [*voters, chosen], retain=False)
         elif choice == 2 and len(voters) > 2:
             gone = voters[rng.randrange(len(voters))]
-            self._try(cluster, leader, "remove", [v for v in voters if v != gone])
+            retain = rng.random() < RETAIN_SHARE
+            self._change(cluster, leader, "remove", [v for v in voters if v != gone], retain)
         else:
             others = [v for v in voters if v != leader.id]
             target = others[rng.randrange(len(others))] if others and rng.random() < 0.7 else None
-            self._try(cluster, leader, "transfer", target)
+            self._try(
+                cluster,
+                leader,
+                f"transfer {target}",
+                lambda: leader.core.transfer_leadership(target),
+            )
 
-    def _try(self, cluster: Cluster, leader: SimNode, op: str, arg: object) -> None:
-        core = leader.core
+    def _add_learner(self, cluster: Cluster, leader: SimNode, node_id: NodeId) -> None:
+        info = node_info(node_id)
+        self._try(
+            cluster,
+            leader,
+            f"add-learner {node_id}",
+            lambda: leader.core.add_learner(node_id, info),
+        )
+
+    def _change(
+        self, cluster: Cluster, leader: SimNode, label: str, voters: list[NodeId], retain: bool
+    ) -> None:
+        target = set(voters)
+        self._try(
+            cluster,
+            leader,
+            f"{label} {sorted(target)} retain={retain}",
+            lambda: leader.core.change_membership(target, retain),
+        )
+
+    def _try(
+        self, cluster: Cluster, leader: SimNode, label: str, action: Callable[[], object]
+    ) -> None:
+        """Run one operator call; remember which nodes the configuration it appended names."""
         try:
-            if op == "add-learner":
-                assert isinstance(arg, int)
-                core.add_learner(arg, node_info(arg))
-            elif op in ("promote", "remove"):
-                assert isinstance(arg, list)
-                core.change_membership(set(arg), False)
-            else:
-                assert arg is None or isinstance(arg, int)
-                core.transfer_leadership(arg)
+            action()
         except RaftKVError as exc:
-            cluster.record(leader.id, "operator", f"{op} {arg}: refused ({type(exc).__name__})")
+            cluster.record(leader.id, "operator", f"{label}: refused ({type(exc).__name__})")
             return
-        cluster.record(leader.id, "operator", f"{op} {arg}")
-        status = core.status()
+        cluster.record(leader.id, "operator", label)
+        status = leader.core.status()
         for node_id in status.membership.nodes:
             if self.last_included.get(node_id, 0) < status.membership_index:
                 self.last_included[node_id] = status.membership_index

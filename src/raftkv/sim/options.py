@@ -16,6 +16,9 @@ from .network import NetworkFaults
 
 TICK_MS = 10
 """Virtual milliseconds per step."""
+CALM_SHARE = 0.15
+"""Share of seeds with a perfect network and no crashes or partitions (only membership
+changes, slow disks and the workload), so plain-weather bugs show too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +74,47 @@ class SimOptions:
 
 
 def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOptions:
-    """Draw every option from `seed`; `nodes` (3 to 5) overrides the drawn cluster size."""
+    """Draw every option from `seed`; `nodes` (1 to 7) overrides the drawn cluster size (3-5).
+
+    NB: the order of the draws is part of what a seed means; append new draws at the end.
+    """
     if nodes is not None and not 1 <= nodes <= 7:
         raise ValueError(f"--nodes must be between 1 and 7, got {nodes}")
     if steps < 1:
         raise ValueError(f"--steps must be >= 1, got {steps}")
     rng = random.Random(seed)
     drawn_nodes = rng.randint(3, 5)
+    config = _draw_config(rng)
+    calm = rng.random() < CALM_SHARE
+    network = _draw_network(rng, calm)
+    faults = _draw_faults(rng, calm)
+    workload = Workload(
+        clients=rng.randint(2, 5),
+        op_rate=rng.uniform(0.05, 0.3),
+        read_ratio=rng.uniform(0.2, 0.6),
+        keys=rng.randint(1, 4),
+        deadline_ms=config.election_timeout_min * 6,
+    )
+    snapshot_every = rng.choice((0, 10, 40, 150))
+    sub_seeds = tuple(rng.getrandbits(63) for _ in range(6))
+    return SimOptions(
+        seed=seed,
+        nodes=drawn_nodes if nodes is None else nodes,
+        steps=steps,
+        liveness_steps=max(1500, 40 * config.election_timeout_min // TICK_MS),
+        config=config,
+        network=network,
+        faults=faults,
+        workload=workload,
+        snapshot_every=snapshot_every,
+        sub_seeds=sub_seeds,
+    )
+
+
+def _draw_config(rng: random.Random) -> CoreConfig:
     heartbeat = rng.choice((30, 50, 80))
     election_min = heartbeat * rng.randint(4, 8)
-    config = CoreConfig(
+    return CoreConfig(
         heartbeat_interval=heartbeat,
         election_timeout_min=election_min,
         election_timeout_max=election_min * 2,
@@ -88,8 +122,10 @@ def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOption
         max_inflight=rng.randint(1, 4),
         max_promote_lag=rng.choice((50, 1000)),
     )
-    calm = rng.random() < 0.15
-    network = NetworkFaults(
+
+
+def _draw_network(rng: random.Random, calm: bool) -> NetworkFaults:
+    return NetworkFaults(
         loss=0.0 if calm else rng.uniform(0.0, 0.08),
         duplicate=0.0 if calm else rng.uniform(0.0, 0.05),
         delay_min=1,
@@ -97,7 +133,10 @@ def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOption
         long_delay=0.0 if calm else rng.uniform(0.0, 0.02),
         long_delay_max=rng.choice((200, 1000)),
     )
-    faults = Faults(
+
+
+def _draw_faults(rng: random.Random, calm: bool) -> Faults:
+    return Faults(
         crash=0.0 if calm else rng.uniform(0.0, 0.004),
         restart_min=100,
         restart_max=rng.choice((500, 2000, 5000)),
@@ -108,25 +147,4 @@ def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOption
         persist_max=rng.choice((0, 5, 20, 60)),
         persist_instant=rng.random(),
         membership=rng.uniform(0.0, 0.05),
-    )
-    workload = Workload(
-        clients=rng.randint(2, 5),
-        op_rate=rng.uniform(0.05, 0.3),
-        read_ratio=rng.uniform(0.2, 0.6),
-        keys=rng.randint(1, 4),
-        deadline_ms=election_min * 6,
-    )
-    snapshot_every = rng.choice((0, 10, 40, 150))
-    sub_seeds = tuple(rng.getrandbits(63) for _ in range(6))
-    return SimOptions(
-        seed=seed,
-        nodes=drawn_nodes if nodes is None else nodes,
-        steps=steps,
-        liveness_steps=max(1500, 40 * election_min // TICK_MS),
-        config=config,
-        network=network,
-        faults=faults,
-        workload=workload,
-        snapshot_every=snapshot_every,
-        sub_seeds=sub_seeds,
     )
