@@ -9,7 +9,7 @@ import msgspec
 import pytest
 from sim_fake_core import FakeStatus, SoloCore
 
-from raftkv.core import BootState, CoreConfig
+from raftkv.core import BootState, CoreConfig, Ready
 from raftkv.sim.options import derive_options
 from raftkv.sim.runner import run_seed
 
@@ -58,3 +58,19 @@ def test_a_broken_core_is_reported_as_a_safety_violation(core: type, checker: st
     result = run_seed(options, core)
     assert (result.status, result.checker) == ("safety", checker), result.message
     assert "step" in result.events
+
+
+class NeverCommits(SoloCore):
+    """Persists but never commits: the cluster cannot converge."""
+
+    def advance(self, rd: Ready) -> None:
+        commit = self.commit
+        super().advance(rd)
+        self.commit = commit
+
+
+def test_a_cluster_that_never_converges_is_a_liveness_failure() -> None:
+    options = replace(derive_options(2, 100, nodes=1), liveness_steps=50)
+    result = run_seed(options, NeverCommits)
+    assert (result.status, result.checker) == ("liveness", "liveness")
+    assert result.message.startswith("no convergence after 50 steps: pending")

@@ -127,6 +127,13 @@ def pending_convergence(cluster: Cluster) -> str:
         return "pending a committed, uniform configuration"
     if status.commit_index < status.last_index:
         return f"pending commit at leader {leader.id} ({status.commit_index} < {status.last_index})"
+    known = cluster.checkers.state_machine.max_committed
+    if status.commit_index < known:
+        raise SafetyViolation(
+            "committed-entries",
+            f"the settled leader {leader.id} has committed up to {status.commit_index}, "
+            f"but index {known} was applied before: committed entries were lost",
+        )
     for node_id in sorted(membership.nodes):
         node = cluster.nodes.get(node_id)
         if node is None:
