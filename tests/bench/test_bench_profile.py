@@ -31,13 +31,34 @@ garbage line without count
             "HTTP client (aiohttp)",
         ),
         (
+            [
+                "write_bytes (aiohttp/client_reqrep.py:1594)",
+                "write (aiohttp/http_writer.py:200)",
+                "_send_headers_with_payload (aiohttp/http_writer.py:140)",
+            ],
+            "HTTP client (aiohttp)",
+        ),
+        (
+            ["write_eof (aiohttp/web_response.py:587)", "_writelines (aiohttp/http_writer.py:116)"],
+            "socket writes (send syscall)",
+        ),
+        (
             ["write (raftkv/node/kv_routes.py:80)", "decode_body (raftkv/node/wire.py:60)"],
             "JSON and wire codec",
         ),
         (["step (raftkv/core/rawnode.py:1)", "replace (dataclasses.py:1)"], "raft core"),
         (["<module> (weird.py:1)"], "other"),
     ],
-    ids=["loop", "http-server", "http-client", "json", "core-under-stdlib", "other"],
+    ids=[
+        "loop",
+        "http-server",
+        "http-client",
+        "client-writer",
+        "socket-write",
+        "json",
+        "core-under-stdlib",
+        "other",
+    ],
 )
 def test_innermost_named_frame_decides(stack: list[str], category: str) -> None:
     assert categorize(stack) == category

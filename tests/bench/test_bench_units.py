@@ -181,6 +181,7 @@ def test_results_table_and_json_carry_medians_ratios_and_cpu() -> None:
     raftkv = document["summary"][0]
     assert raftkv["cpu_us_per_op"] == {"client": 500.0, "leader": 1000.0}
     assert raftkv["errors"] == 2
+    assert document["runs"][0]["cpu_s"] == {"leader": 0.5, "client": 0.25}
     failover = document["failover"][0]
     assert (failover["min_s"], failover["median_s"], failover["max_s"]) == (0.5, 1.0, 1.5)
     assert failover["failed"] == 1

@@ -5,6 +5,11 @@ py-spy runs as a separate process for the measured window (`record --nonblocking
 leader is never paused) and writes collapsed stacks (`frame;frame;... count`). Each sample
 is charged to the category of its innermost frame that names one; the profiled runs still
 cost py-spy's own CPU, so their throughput is not comparable with unprofiled runs.
+
+NB: a sample is taken whenever a thread holds the GIL, running or not. A send on loopback
+wakes the receiving process, which may preempt the sender inside the syscall, so on a busy
+machine "socket writes" includes time spent waiting for a core; compare with the process's
+user/system CPU split before calling it kernel cost.
 """
 
 from __future__ import annotations
@@ -27,13 +32,18 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("kv state machine", ("raftkv/kv/",)),
     ("peer transport", ("raftkv/node/transport",)),
     ("HTTP client (aiohttp)", ("aiohttp/client", "aiohttp/connector")),
-    ("HTTP server (aiohttp)", ("aiohttp/",)),
+    ("HTTP server (aiohttp)", ("aiohttp/",)),  # HTTP_SERVER: any other aiohttp frame
     ("driver loop", ("raftkv/node/driver", "raftkv/node/waiters")),
     ("node routes", ("raftkv/node/",)),
     ("logging", ("logging/",)),
     ("event loop", ("asyncio/", "uvloop", "selectors")),
 )
 OTHER = "other"
+HTTP_SERVER = "HTTP server (aiohttp)"
+HTTP_CLIENT = "HTTP client (aiohttp)"
+SOCKET_WRITES = "socket writes (send syscall)"
+SOCKET_WRITE_FRAMES = ("_writelines (aiohttp/http_writer.py", "_write (aiohttp/http_writer.py")
+"""aiohttp hands bytes to the transport here; uvloop sends at once, holding the GIL."""
 
 
 class ProfileError(RaftKVError):
@@ -48,10 +58,15 @@ def find_py_spy() -> str:
 
 
 def categorize(stack: list[str]) -> str:
-    """The category of the innermost frame (last in `stack`) that names one."""
+    """The category of the innermost frame (last in `stack`) that names one; aiohttp frames
+    count as client work when the stack went through aiohttp's client (a peer send)."""
+    if stack and any(marker in stack[-1] for marker in SOCKET_WRITE_FRAMES):
+        return SOCKET_WRITES
     for frame in reversed(stack):
         for category, markers in CATEGORIES:
             if any(marker in frame for marker in markers):
+                if category == HTTP_SERVER and any("aiohttp/client" in f for f in stack):
+                    return HTTP_CLIENT
                 return category
     return OTHER
 

@@ -25,6 +25,8 @@ class RunRecord:
     p50_ms: float
     p99_ms: float
     cpu_us_per_op: dict[str, float]
+    cpu_s: dict[str, float]
+    """CPU seconds over the measured window, per server (by role) and for the client."""
     leader_changed: bool
 
     @classmethod
@@ -42,6 +44,7 @@ class RunRecord:
             p50_ms=percentile(latencies, 0.50) * 1e3,
             p99_ms=percentile(latencies, 0.99) * 1e3,
             cpu_us_per_op=load.cpu.per_op_us(load.ok) if load.cpu else {},
+            cpu_s={**load.cpu.servers, "client": load.cpu.client} if load.cpu else {},
             leader_changed=leader_changed,
         )
 
