@@ -28,6 +28,7 @@ from .ready import Ready, SoftState
 from .state import NodeState
 from .status import Progress, Status
 from .types import (
+    EMPTY_MEMBERSHIP,
     BootState,
     Entry,
     EntryKind,
@@ -58,6 +59,10 @@ class RawNode:
         self._st = NodeState(node_id, config, rng, now)
         self._inflight: Ready | None = None
         self._last_soft = SoftState(Role.FOLLOWER, 0, None)
+        self._committed_cache: tuple[tuple[int, int], tuple[int, Membership]] = (
+            (-1, -1),
+            (0, EMPTY_MEMBERSHIP),
+        )
         if boot is not None and not boot.pristine:
             self._restore(boot)
         self._last_soft = self._soft_state()
@@ -82,7 +87,7 @@ class RawNode:
         cfg = st.cfg
         st.lease_until = st.now + cfg.election_timeout_min
         spread = cfg.election_timeout_max - cfg.election_timeout_min
-        st.election_deadline = st.now + spread + st.random_election_timeout()
+        st.election_deadline = st.now + spread + st.election_timeout
 
     # -- properties and queries ----------------------------------------------------------
 
@@ -105,7 +110,10 @@ class RawNode:
     def status(self) -> Status:
         st = self._st
         log = st.log
-        committed_index, committed = st.mem.at(log.commit_index)
+        key = (log.commit_index, st.mem.version)
+        if self._committed_cache[0] != key:
+            self._committed_cache = (key, st.mem.at(log.commit_index))
+        committed_index, committed = self._committed_cache[1]
         progress = {
             node: Progress(tr.match_index, tr.next_index, str(tr.state), tr.last_ack)
             for node, tr in st.trackers.items()

@@ -134,7 +134,8 @@ def handle_append_response(st: NodeState, resp: AppendResponse) -> None:
         handle_append_success(st, tr, resp.match_index)
     else:
         handle_append_reject(st, tr, resp)
-    read_index.on_ack(st)
+    if st.reads_pending and tr.acked_seq > st.reads_pending[0].registered_seq:
+        read_index.on_ack(st)
 
 
 def handle_append_success(st: NodeState, tr: Tracker, match_index: int) -> None:

@@ -83,7 +83,8 @@ def handle_snapshot_response(st: NodeState, resp: SnapshotResponse) -> None:
     if advanced:
         replication.maybe_commit(st)
     st.broadcast_pending = True
-    read_index.on_ack(st)
+    if st.reads_pending and tr.acked_seq > st.reads_pending[0].registered_seq:
+        read_index.on_ack(st)
 
 
 def handle_snapshot(st: NodeState, req: SnapshotRequest) -> None:

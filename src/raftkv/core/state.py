@@ -60,7 +60,9 @@ class NodeState:
         self.pre_vote_phase = False
         self.votes_granted: set[NodeId] = set()
         self.votes_rejected: set[NodeId] = set()
-        self.election_deadline = now
+        self.election_timeout = self.random_election_timeout()
+        """The randomized timeout drawn at the last role change."""
+        self.election_deadline = now + self.election_timeout
         self.lease_until = 0
         """Until then a follower has heard from a live leader and ignores (pre-)votes."""
 
@@ -141,12 +143,16 @@ class NodeState:
         return self.rng.randrange(self.cfg.election_timeout_min, self.cfg.election_timeout_max)
 
     def reset_election_deadline(self) -> None:
-        self.election_deadline = self.now + self.random_election_timeout()
+        """Draw a new randomized timeout (on every role change and vote)."""
+        self.election_timeout = self.random_election_timeout()
+        self.election_deadline = self.now + self.election_timeout
 
     def heard_from_leader(self, leader: NodeId) -> None:
+        """Restart the election timer with the timeout drawn at the last role change (as etcd
+        does): a draw per append would cost CPU and add nothing."""
         self.leader_id = leader
         self.lease_until = self.now + self.cfg.election_timeout_min
-        self.reset_election_deadline()
+        self.election_deadline = self.now + self.election_timeout
 
     # -- output --------------------------------------------------------------------------
 
