@@ -92,6 +92,9 @@ main() {
     docker build -q --build-arg BASE_IMAGE="$base" -t "$IMAGE" -f "$context/deploy/Dockerfile" \
         "$context" >/dev/null 2>"$context/build.err" || { cat "$context/build.err" >&2; exit 1; }
     done_step "$(docker image inspect -f '{{.Size}}' "$IMAGE" | numfmt --to=iec) image"
+    # The install stage and the image this build replaced are left untagged; only images
+    # carrying this project's build label are pruned.
+    docker image prune -f --filter label=io.raftkv.build >/dev/null
 }
 
 main
