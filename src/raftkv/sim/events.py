@@ -26,11 +26,14 @@ class EventLog:
         self._hash = hashlib.blake2b(digest_size=16)
         self._pending = bytearray()
         self.count = 0
+        self.kinds: dict[str, int] = {}
+        """How many events of each kind (a run's statistics)."""
 
     def add(self, step: int, node: int, kind: str, payload: Any = None) -> None:
         event = (step, node, kind, payload)
         self._last.append(event)
         self.count += 1
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
         try:
             self._pending += _encode(event)
         except TypeError:

@@ -125,7 +125,8 @@ def _run(seeds: list[int], args: argparse.Namespace) -> int:
         node_steps += result.node_steps
         if args.verbose:
             print(
-                f"seed={result.seed} {result.status} steps={result.steps} ops={result.ops} digest={result.digest}"
+                f"seed={result.seed} {result.status} steps={result.steps} ops={result.ops} "
+                f"stats={result.stats} digest={result.digest}"
             )
         if not result.ok:
             failures.append(result)

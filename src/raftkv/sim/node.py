@@ -133,6 +133,8 @@ class SimNode:
         for msg in rd.persisted_messages:
             self.send(msg)
         if rd.snapshot is not None:
+            meta = rd.snapshot.meta
+            host.record(self.id, "install", f"snapshot {meta.last_term}/{meta.last_index}")
             self.sm.restore(rd.snapshot.data)
             self.applied = rd.snapshot.meta.last_index
             host.checkers.on_restore(self.id, self.applied)

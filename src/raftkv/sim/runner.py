@@ -27,6 +27,7 @@ from .options import SimOptions
 
 Status = Literal["ok", "safety", "liveness", "linearizability", "error"]
 CONVERGENCE_CHECK_EVERY = 5
+STAT_KINDS = ("crash", "start", "destroy", "partition", "operator", "snapshot", "install")
 OPERATOR_EVERY = 5
 """The operator looks at the cluster every this many steps (it reads the leader's status)."""
 
@@ -52,6 +53,9 @@ class SeedResult:
     step: int = 0
     events: str = ""
     ops: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, int] = field(default_factory=dict)
+    """Events by kind (crash, start, partition, operator, install, snapshot, ...) and the
+    highest term reached."""
 
     @property
     def ok(self) -> bool:
@@ -183,4 +187,14 @@ def run_seed(
         step=cluster.step_no if cluster else 0,
         events=cluster.events.describe() if cluster and status != "ok" else "",
         ops=cluster.clients.history.counts() if cluster else {},
+        stats=run_stats(cluster) if cluster else {},
     )
+
+
+def run_stats(cluster: Cluster) -> dict[str, int]:
+    """What happened in a run, to judge how hard it pushed (see `--verbose`)."""
+    kinds = cluster.events.kinds
+    stats = {kind: kinds[kind] for kind in STAT_KINDS if kind in kinds}
+    stats["max_term"] = max((n.term for n in cluster.nodes.values()), default=0)
+    stats["nodes_created"] = cluster.next_id
+    return stats
