@@ -225,6 +225,8 @@ class Driver:
         if rd.soft_state is not None:
             self._on_soft_state(rd.soft_state)
         self._send(rd.messages)
+        durable, after_persist = self._split_committed(rd)
+        self._apply(durable)
         if rd.must_persist():
             self.stats.persists += 1
             await self.store.persist(rd.hard_state, rd.entries, rd.snapshot)
@@ -233,7 +235,7 @@ class Driver:
         if rd.snapshot is not None or any(e.kind == EntryKind.MEMBERSHIP for e in rd.entries):
             self.refresh_peers()
         self._send(rd.persisted_messages)
-        self._apply(rd.committed)
+        self._apply(after_persist)
         for rs in rd.read_states:
             self.reads.read_state(rs.ctx, rs.index, rs.ok, self.sm.applied_index, rs.leader_id)
         self.core.advance(rd)
@@ -267,6 +269,25 @@ class Driver:
             last_term=meta.last_term,
             bytes=len(snapshot.data),
         )
+
+    @staticmethod
+    def _split_committed(rd: Ready) -> tuple[list[Entry], list[Entry]]:
+        """Committed entries already durable before this Ready's persist, and the rest.
+
+        The first part is applied before the persist: a client waiting on an entry that an
+        earlier Ready made durable need not also wait for this Ready's fsync (the leader
+        would otherwise add one fsync to every write under load). Entries this Ready writes,
+        and everything after a snapshot it installs, are applied only after the persist.
+        """
+        if rd.snapshot is not None:
+            return [], rd.committed
+        if not rd.entries:
+            return rd.committed, []
+        first_new = rd.entries[0].index
+        cut = len(rd.committed)
+        while cut and rd.committed[cut - 1].index >= first_new:
+            cut -= 1
+        return rd.committed[:cut], rd.committed[cut:]
 
     def _apply(self, committed: list[Entry]) -> None:
         sm = self.sm
