@@ -137,7 +137,24 @@ class K8sDeployer(Deployer):
         before = await self._pod_status(name)
         await self._forwards[name].stop()
         if mode == "kill":
-            await self._kubectl("exec", name, "-c", CONTAINER, "--", *KILL_NODE_COMMAND)
+            # The exec session may be torn down with the container, so its exit status says
+            # nothing; the container's restart count (waited for below) does.
+            await compose_cli.run(
+                [
+                    *self.kubectl,
+                    "-n",
+                    self.run.namespace,
+                    "exec",
+                    name,
+                    "-c",
+                    CONTAINER,
+                    "--",
+                    *KILL_NODE_COMMAND,
+                ],
+                KUBECTL_TIMEOUT,
+                check=False,
+                error=KubectlError,
+            )
         else:
             await self._kubectl("delete", "pod", name, "--wait=true", timeout=KUBECTL_TIMEOUT * 2)
         await self._wait_pod_replaced(name, before)
