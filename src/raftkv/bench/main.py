@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import signal
 import sys
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"raftkv-bench: {exc}\nraftkv-bench: server logs kept in {root}", file=sys.stderr)
         return 1
     results.settings["client_event_loop"] = loop_name
+    # Other work on the machine skews both systems; the load averages let a reader judge.
+    results.settings["load_average_at_end"] = list(os.getloadavg())
     sys.stdout.write(render(results))
     if options.json_path is not None:
         options.json_path.write_text(json.dumps(results.to_json(), indent=2) + "\n")

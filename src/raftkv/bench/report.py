@@ -19,6 +19,12 @@ def _ratio(value: float) -> str:
     return "-" if not math.isfinite(value) else f"{value:.2f}x"
 
 
+def _load(averages: object) -> str:
+    if isinstance(averages, list) and averages:
+        return "/".join(f"{value:.1f}" for value in averages)
+    return "-"
+
+
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Columns padded to their widest cell; the first column left-aligned, the rest right."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -50,7 +56,9 @@ def throughput_report(results: BenchResults) -> str:
     title = (
         f"Throughput and latency: each number is the median of {settings['rounds']} run(s) of "
         f"{settings['duration_s']:g} s measured after {settings['warmup_s']:g} s of warm-up; "
-        "systems alternate run by run. CPU: microseconds of CPU per successful operation."
+        "systems alternate run by run. CPU: microseconds of CPU per successful operation. "
+        f"Load average at start: {_load(settings.get('load_average_at_start'))}, "
+        f"at end: {_load(settings.get('load_average_at_end'))} ({settings.get('cpus')} CPUs)."
     )
     header = ["workload", "system", "ops/s", "p50 ms", "p99 ms", "errors"]
     header += [f"cpu us/op {label}" for label in CPU_LABELS]
