@@ -46,6 +46,7 @@ class Operator:
     def act(self, cluster: Cluster, random_ops: bool) -> None:
         leader = cluster.leader()
         if leader is None:
+            self._maybe_reinitialize(cluster)
             return
         status = leader.core.status()
         membership = status.membership
@@ -122,6 +123,19 @@ class Operator:
         for node_id in status.membership.nodes:
             if self.last_included.get(node_id, 0) < status.membership_index:
                 self.last_included[node_id] = status.membership_index
+
+    def _maybe_reinitialize(self, cluster: Cluster) -> None:
+        """If the first node crashed before `initialize` was durable, the cluster is gone
+        without a trace: initialize the same node again, as an operator retrying /admin/init
+        would. NB: initializing another node instead would found a second cluster whose
+        first entries clash with what the first node may have sent."""
+        first = cluster.nodes.get(min(cluster.storages, default=-1))
+        if first is None or any(not s.boot_state().pristine for s in cluster.storages.values()):
+            return
+        if any(node.core.status().membership.nodes for node in cluster.nodes.values()):
+            return
+        cluster.initialize(first)
+        self.last_included[first.id] = 1
 
     def _collect_leavers(self, cluster: Cluster, status: Any) -> None:
         """Destroy nodes that a committed configuration left out for good.

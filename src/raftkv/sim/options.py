@@ -19,6 +19,8 @@ TICK_MS = 10
 CALM_SHARE = 0.15
 """Share of seeds with a perfect network and no crashes or partitions (only membership
 changes, slow disks and the workload), so plain-weather bugs show too."""
+STORM_SHARE = 0.2
+"""Share of seeds with several times the usual loss, crash and partition rates."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +87,11 @@ def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOption
     rng = random.Random(seed)
     drawn_nodes = rng.randint(3, 5)
     config = _draw_config(rng)
-    calm = rng.random() < CALM_SHARE
-    network = _draw_network(rng, calm)
-    faults = _draw_faults(rng, calm)
+    weather = rng.random()
+    calm = weather < CALM_SHARE
+    storm = 1.0 - weather < STORM_SHARE
+    network = _draw_network(rng, calm, storm)
+    faults = _draw_faults(rng, calm, storm)
     workload = Workload(
         clients=rng.randint(2, 5),
         op_rate=rng.uniform(0.05, 0.3),
@@ -124,9 +128,9 @@ def _draw_config(rng: random.Random) -> CoreConfig:
     )
 
 
-def _draw_network(rng: random.Random, calm: bool) -> NetworkFaults:
+def _draw_network(rng: random.Random, calm: bool, storm: bool) -> NetworkFaults:
     return NetworkFaults(
-        loss=0.0 if calm else rng.uniform(0.0, 0.08),
+        loss=0.0 if calm else rng.uniform(0.0, 0.25 if storm else 0.08),
         duplicate=0.0 if calm else rng.uniform(0.0, 0.05),
         delay_min=1,
         delay_max=rng.randint(2, 40),
@@ -135,12 +139,13 @@ def _draw_network(rng: random.Random, calm: bool) -> NetworkFaults:
     )
 
 
-def _draw_faults(rng: random.Random, calm: bool) -> Faults:
+def _draw_faults(rng: random.Random, calm: bool, storm: bool) -> Faults:
+    scale = 5.0 if storm else 1.0
     return Faults(
-        crash=0.0 if calm else rng.uniform(0.0, 0.004),
+        crash=0.0 if calm else rng.uniform(0.0, 0.004 * scale),
         restart_min=100,
         restart_max=rng.choice((500, 2000, 5000)),
-        partition=0.0 if calm else rng.uniform(0.0, 0.004),
+        partition=0.0 if calm else rng.uniform(0.0, 0.004 * scale),
         asymmetric=rng.random(),
         partition_min=200,
         partition_max=rng.choice((1000, 3000)),
