@@ -89,17 +89,28 @@ def test_node_becomes_healthy_and_stops_on_sigterm(
     assert docker("inspect", "-f", "{{.State.ExitCode}}", container_name) == "0"
 
 
+def wait_for_processes(container_name: str, count: int) -> None:
+    """Until `count` processes run in the container (besides the probe itself)."""
+    probe = "import os; print(sum(p.isdigit() for p in os.listdir('/proc')) - 1)"
+    deadline = time.monotonic() + 30
+    while int(docker("exec", container_name, "python3", "-c", probe)) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} processes in {container_name}"
+        time.sleep(0.1)
+
+
 def test_in_container_kill_needs_raftkv_init(image: str, container_name: str) -> None:
     """Why the Kubernetes pods run the node under raftkv-init: `kill -9 1` from inside the
     container is ignored by the kernel, SIGKILL to every other process is not."""
     sleeper = ["python3", "-c", "import time; time.sleep(300)"]
     docker("run", "-d", "--name", container_name, "--entrypoint", sleeper[0], image, *sleeper[1:])
+    wait_for_processes(container_name, 1)
     docker("exec", container_name, "python3", "-c", "import os, signal; os.kill(1, signal.SIGKILL)")
     time.sleep(0.5)
     assert docker("inspect", "-f", "{{.State.Status}}", container_name) == "running"
     docker("rm", "-f", container_name)
 
     docker("run", "-d", "--name", container_name, "--entrypoint", "raftkv-init", image, *sleeper)
+    wait_for_processes(container_name, 2)  # raftkv-init and its child, not just the init
     kill = "import os, signal; os.kill(-1, signal.SIGKILL)"
     # The exec session may die with the container: its own status says nothing.
     docker("exec", container_name, "python3", "-c", kill, check=False)
