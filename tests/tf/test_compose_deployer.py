@@ -140,13 +140,24 @@ async def test_pause_and_network_disconnect_are_reversible(deployer: ComposeDepl
     assert await deployer.container_state("node-1") == "paused"
     with pytest.raises(OSError):
         get(deployer, "node-1", "/healthz", timeout=0.5)
-    await deployer.unpause_node("node-1")
+    await deployer.resume_node("node-1")
     assert get(deployer, "node-1", "/healthz") == "ok"
 
     await deployer.disconnect_node("node-1")
     assert get(deployer, "node-0", "/peer/node-1").startswith("unreachable")
     await deployer.reconnect_node("node-1")
     assert get(deployer, "node-0", "/peer/node-1") == "ok"
+
+
+async def test_cleanup_removes_a_paused_and_a_disconnected_node(
+    standin_image: str, tmp_path: Path
+) -> None:
+    deployer = ComposeDeployer(image=standin_image, run_dir=tmp_path)
+    async with deployer:
+        await deployer.deploy(Topology(nodes=2))
+        await deployer.pause_node("node-0")
+        await deployer.disconnect_node("node-1")
+    assert leftovers(deployer.project_name) == {"container": "", "volume": "", "network": ""}
 
 
 async def test_missing_image_names_the_build_command(standin_image: str, tmp_path: Path) -> None:

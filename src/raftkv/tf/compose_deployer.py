@@ -173,7 +173,8 @@ class ComposeDeployer(Deployer):
     async def pause_node(self, name: str) -> None:
         await self._compose("pause", name)
 
-    async def unpause_node(self, name: str) -> None:
+    async def resume_node(self, name: str) -> None:
+        """Unpauses the container (the same name as the local deployer's SIGCONT)."""
         await self._compose("unpause", name)
 
     async def container_state(self, name: str) -> str:
