@@ -107,7 +107,7 @@ def test_in_container_kill_needs_raftkv_init(image: str, container_name: str) ->
     docker("exec", container_name, "python3", "-c", "import os, signal; os.kill(1, signal.SIGKILL)")
     time.sleep(0.5)
     assert docker("inspect", "-f", "{{.State.Status}}", container_name) == "running"
-    docker("rm", "-f", container_name)
+    docker("rm", "-f", "-v", container_name)
 
     docker("run", "-d", "--name", container_name, "--entrypoint", "raftkv-init", image, *sleeper)
     wait_for_processes(container_name, 2)  # raftkv-init and its child, not just the init
