@@ -1,5 +1,8 @@
 """The compose project renderer: pure, no Docker engine needed."""
 
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -98,3 +101,24 @@ def test_free_loopback_ports_are_distinct() -> None:
 def test_empty_topology_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one node"):
         render(tmp_path, nodes=0)
+
+
+@pytest.mark.parametrize("nodes", [3, 5], ids=["3-nodes", "5-nodes"])
+def test_compose_accepts_the_rendered_project(tmp_path: Path, nodes: int) -> None:
+    """`docker compose config` checks the file against the Compose specification (no
+    engine needed, only the plugin)."""
+    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
+        reason = "the Docker Compose v2 plugin is missing (scripts/docker-setup.sh installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    project = render(tmp_path, nodes=nodes)
+    checked = subprocess.run(
+        ["docker", "compose", "-f", str(project.compose_file), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stderr
+    services = json.loads(checked.stdout)["services"]
+    assert sorted(services) == [f"node-{i}" for i in range(nodes)]
+    assert services["node-0"]["ports"][0]["host_ip"] == "127.0.0.1"
