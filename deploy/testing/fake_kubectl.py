@@ -6,7 +6,7 @@ check the exact orchestration. Pods become Ready a moment after they are created
 deleted or have their container killed; `port-forward` serves /healthz on the local port
 (503 while the pod is not Ready) and exits, as kubectl does, when its pod goes away or its
 container restarts. FAKE_KUBECTL_CLUSTER=none|down pretends there is no kubeconfig or no
-answering API server. A forced delete is refused, so a test notices one.
+answering API server; FAKE_KUBECTL_FORWARD_FAILURES=N makes the first N port-forwards fail. A forced delete is refused, so a test notices one.
 """
 
 from __future__ import annotations
@@ -123,6 +123,12 @@ def port_forward(args: list[str]) -> None:
     local_port = int(args[-1].split(":")[0])
     with cluster() as state:
         watched = dict(state["pods"][pod_name])
+        failures_left = state.get(
+            "forward_failures", int(os.environ.get("FAKE_KUBECTL_FORWARD_FAILURES", "0"))
+        )
+        state["forward_failures"] = max(failures_left - 1, 0)
+    if failures_left > 0:
+        fail("error: unable to forward port because pod is not running. Current status=Pending")
 
     def current() -> dict[str, Any]:
         with cluster() as state:

@@ -93,6 +93,16 @@ async def test_deploy_restart_modes_and_cleanup(fake_kubectl: list[str], tmp_pat
     }
 
 
+async def test_a_failing_port_forward_is_retried(
+    fake_kubectl: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_KUBECTL_FORWARD_FAILURES", "2")
+    async with deployer(fake_kubectl, tmp_path) as k8s:
+        await k8s.deploy(Topology(nodes=1))
+    forwards = [argv for argv in calls(tmp_path) if "port-forward" in argv]
+    assert len(forwards) == 3
+
+
 async def test_preserve_keeps_the_namespace(
     fake_kubectl: list[str], tmp_path: Path, capsys
 ) -> None:

@@ -174,13 +174,20 @@ class K8sDeployer(Deployer):
             await asyncio.sleep(0.5)
         forward = self._forwards[name]
         url = f"http://{self.endpoint(name).api_addr}/healthz"
+        last_error = "no answer"
         while time.monotonic() < deadline:
-            if not forward.running:
-                await forward.start()
-            if await self._healthz_ok(url):
-                return
+            try:
+                if not forward.running:
+                    await forward.start()
+            except KubectlError as error:  # the pod may flap right after a restart
+                last_error = error.reason
+            else:
+                if await self._healthz_ok(url):
+                    return
             await asyncio.sleep(0.2)
-        raise TimeoutError(f"{name} did not answer {url} (port-forward) within {timeout:.0f} s")
+        raise TimeoutError(
+            f"{name} did not answer {url} (port-forward) within {timeout:.0f} s: {last_error}"
+        )
 
     def keep_artifacts(self) -> None:
         """After a failure: save every pod's logs (and its previous container's) into the
