@@ -34,5 +34,6 @@ def test_required_cluster_makes_the_skip_a_failure(
     monkeypatch.setenv("K8S_RUNNER_REQUIRE_CLUSTER", "1")
     assert k8s_failover(["--seed", "1"]) == 1
     output = capsys.readouterr().out
+    assert output.startswith("FAIL k8s_failover: ")
     assert "K8S_RUNNER_REQUIRE_CLUSTER=1 but no Kubernetes cluster is reachable" in output
     assert len(output.splitlines()) == 1

@@ -91,7 +91,9 @@ async def _run(entry: ScenarioEntry, args: argparse.Namespace, holder: list[RunR
             await entry.preflight(args)
         scenario = entry.build(args)
     except ScenarioSkipped as skipped:
-        console.print(f"SKIP {entry.name}: {skipped}")
+        # A skip the user asked to treat as a failure (K8S_RUNNER_REQUIRE_CLUSTER=1) reads FAIL.
+        verdict = "SKIP" if skipped.exit_code == EXIT_PASS else "FAIL"
+        console.print(f"{verdict} {entry.name}: {skipped}")
         return skipped.exit_code
     settings = dict(entry.describe_settings(args)) if entry.describe_settings else {}
     report = new_report(scenario, args.seed, settings)
