@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from raftkv.core import (
     AppendRequest,
     AppendResponse,
+    NotLeader,
     RawNode,
     Ready,
+    Role,
     SnapshotResponse,
     VoteRequest,
     VoteResponse,
@@ -50,21 +54,64 @@ def test_term_bump_is_persisted_before_the_reply() -> None:
     assert rd.messages == [] and len(rd.persisted_messages) == 1
 
 
-def test_leader_with_unpersisted_term_holds_its_appends() -> None:
-    """A single voter wins its election at once; its appends carry a term not yet durable."""
+def single_voter_campaigning(cluster) -> RawNode:  # type: ignore[no-untyped-def]
+    """Node 0, the only voter (node 1 is a learner), restarted and ticked until it campaigns."""
+    node = cluster.nodes[0]
+    while not node.has_ready():
+        cluster.now += 5
+        node.tick(cluster.now)
+    return node
+
+
+def single_voter_with_learner():  # type: ignore[no-untyped-def]
     cluster = bootstrap([0, 1])
     cluster.nodes[0].change_membership({0}, retain=True)
     cluster.stabilize()
     cluster.crash(0)
     cluster.restart(0)
-    node = cluster.nodes[0]
-    while not node.has_ready():
-        cluster.now += 5
-        node.tick(cluster.now)
+    return cluster
+
+
+def test_single_voter_leads_only_after_its_vote_is_durable() -> None:
+    """A single voter is a quorum by itself, yet its own vote counts only once the Ready
+    holding (term, vote) was advanced: no leadership, entry or append of that term before."""
+    cluster = single_voter_with_learner()
+    node = single_voter_campaigning(cluster)
     rd = node.ready()
-    assert rd.hard_state is not None and rd.hard_state.term == 2
-    assert rd.messages == []
-    assert any(isinstance(m, AppendRequest) and m.to == 1 for m in rd.persisted_messages)
+    assert rd.hard_state is not None and (rd.hard_state.term, rd.hard_state.vote) == (2, 0)
+    assert rd.entries == [] and rd.messages == [] and rd.persisted_messages == []
+    assert node.role is Role.CANDIDATE
+    cluster.disks[0].persist(rd)
+    node.advance(rd)
+    assert node.role is Role.LEADER
+    rd = node.ready()
+    assert [e.term for e in rd.entries] == [2]
+    assert any(isinstance(m, AppendRequest) and m.to == 1 for m in rd.messages)
+
+
+def test_single_voter_crashing_before_its_vote_is_durable_reuses_no_index() -> None:
+    """Regression (raftkv-sim --seed 5029 --nodes 1): the voter crashed before the fsync of
+    (term 2, vote 0); had it led and appended in term 2 already, the restarted node would win
+    term 2 again and write other entries at the same (index, term)."""
+    cluster = single_voter_with_learner()
+    node = single_voter_campaigning(cluster)
+    lost = node.ready()
+    assert lost.entries == []
+    with pytest.raises(NotLeader):
+        node.propose(b"lost")
+    cluster.crash(0)  # the Ready is never persisted
+    cluster.restart(0)
+    assert cluster.disks[0].hard_state.term == 1
+    cluster.run(3 * FAST.election_timeout_max)
+    assert cluster.leaders() == [0]
+    cluster.nodes[0].propose(b"kept")
+    cluster.stabilize()
+    terms_by_index: dict[int, set[int]] = {}
+    for rd in cluster.readys[0]:
+        for entry in rd.entries:
+            terms_by_index.setdefault(entry.index, set()).add(entry.term)
+    assert all(len(terms) == 1 for terms in terms_by_index.values()), terms_by_index
+    assert cluster.commands(1)[-1:] == [b"kept"]
 
 
 def test_committed_entries_are_durable_first() -> None:

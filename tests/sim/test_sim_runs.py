@@ -43,3 +43,12 @@ def test_the_console_script_replays_a_seed_across_processes() -> None:
     digest_lines = [line for line in first if "digest=" in line]
     assert digest_lines and digest_lines == [line for line in again if "digest=" in line]
     assert first[-1].startswith("seeds: 1, steps: ")
+
+
+def test_regression_single_voter_crash_before_vote_fsync() -> None:
+    """Seed 5029, one node: it crashed before its (term, vote) was durable; it led and
+    appended in that term anyway, then after restart won the same term again and wrote other
+    entries at the same indexes (log-matching). The core now counts its own vote only after
+    the Ready holding it was advanced."""
+    result = run_seed(derive_options(5029, 2000, 1))
+    assert result.status == "ok", result.message

@@ -10,7 +10,7 @@ from . import roles
 from .messages import VoteRequest, VoteResponse
 from .quorum import VoteResult, joint_vote_result
 from .state import NodeState
-from .types import Role
+from .types import HardState, Role
 
 
 def tick_election(st: NodeState) -> None:
@@ -97,6 +97,19 @@ def handle_vote_response(st: NodeState, resp: VoteResponse) -> None:
     else:
         return
     check_votes(st)
+
+
+def on_hard_state_persisted(st: NodeState, hard_state: HardState) -> None:
+    """A candidate counts its own vote only once (term, vote) is durable. Otherwise a single
+    voter, a quorum by itself, would lead and append entries in a term that a crash before the
+    fsync forgets, and after restart win the same term again and write other entries at the
+    same indexes (log matching broken for anyone, e.g. a learner, that saw the first ones)."""
+    if st.role is not Role.CANDIDATE or st.pre_vote_phase:
+        return
+    # The candidate set term and vote in one step, so any hard state of its term holds both.
+    if hard_state.term == st.term:
+        st.votes_granted.add(st.id)
+        check_votes(st)
 
 
 def check_votes(st: NodeState) -> None:

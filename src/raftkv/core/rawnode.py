@@ -279,6 +279,8 @@ class RawNode:
         if rd.snapshot is not None:
             st.log.on_snapshot_persisted(rd.snapshot.meta.last_index)
         st.log.on_persisted()
+        if rd.hard_state is not None:
+            election.on_hard_state_persisted(st, rd.hard_state)
         if st.role is Role.LEADER and rd.entries:
             replication.maybe_commit(st)
 

@@ -46,7 +46,10 @@ def become_pre_candidate(st: NodeState) -> None:
 
 
 def become_candidate(st: NodeState) -> None:
-    """Start a real election: new term, vote for self (both persisted before the requests)."""
+    """Start a real election: new term, vote for self (both persisted before the requests).
+
+    The own vote is not counted yet: `election.on_hard_state_persisted` counts it once the
+    Ready holding (term, vote) was advanced."""
     st.set_term(st.term + 1)
     st.set_vote(st.id)
     st.role = Role.CANDIDATE
@@ -54,7 +57,7 @@ def become_candidate(st: NodeState) -> None:
     if st.leader_id is not None:
         read_index.fail_remote_reads(st)
     st.leader_id = None
-    st.votes_granted = {st.id}
+    st.votes_granted = set()
     st.votes_rejected = set()
     st.reset_election_deadline()
 
