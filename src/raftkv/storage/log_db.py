@@ -28,6 +28,7 @@ _SCHEMA = (
 )
 _HARD_STATE_KEY = "hard_state"
 _SNAPSHOT_KEY = "snapshot"
+_SNAPSHOT_FILE_KEY = "snapshot_file"
 _SCHEMA_KEY = "schema_version"
 _SYNCHRONOUS_FULL = 2
 _KINDS = {kind.value: kind for kind in EntryKind}
@@ -97,6 +98,12 @@ class LogDatabase:
             return None if raw is None else _snapshot_decoder.decode(raw)
         except msgspec.DecodeError as exc:
             raise self._corrupt(_SNAPSHOT_KEY, exc) from exc
+
+    def read_snapshot_file(self) -> str | None:
+        """The file name of the current snapshot (None in stores written before it was
+        recorded: their file is named by the meta alone)."""
+        raw = self._read_meta(_SNAPSHOT_FILE_KEY)
+        return None if raw is None else raw.decode()
 
     def read_entries(self) -> list[Entry]:
         with self._errors("read the log"):
@@ -170,6 +177,9 @@ class LogDatabase:
 
     def put_snapshot_meta(self, meta: SnapshotMeta) -> None:
         self._put_meta(_SNAPSHOT_KEY, _encoder.encode(meta))
+
+    def put_snapshot_file(self, name: str) -> None:
+        self._put_meta(_SNAPSHOT_FILE_KEY, name.encode())
 
     def _put_meta(self, key: str, value: bytes) -> None:
         with self._errors(f"write {key}"):

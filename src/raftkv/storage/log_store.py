@@ -21,7 +21,7 @@ from .errors import StorageError
 from .log_db import LogDatabase
 from .log_shape import InvalidWrite, check_entries, check_installable
 from .requests import PersistRequest, SaveSnapshotRequest, WriteRequest
-from .snapshot_files import SnapshotDirectory
+from .snapshot_files import SnapshotDirectory, snapshot_file_name
 
 DB_FILE = "raft.sqlite3"
 LOCK_FILE = "lock"
@@ -47,10 +47,20 @@ class LogStore:
             self.snapshot_meta = self.db.read_snapshot_meta()
             self.latest: tuple[SnapshotMeta, bytes] | None = None
             """The committed snapshot, published only after its transaction commits."""
+            self.snapshot_file: str | None = None
+            """The committed snapshot's file name (sqlite records it)."""
             if self.snapshot_meta is not None:
-                self.latest = (self.snapshot_meta, self.snapshots.read(self.snapshot_meta))
+                self.snapshot_file = self.db.read_snapshot_file() or snapshot_file_name(
+                    self.snapshot_meta
+                )
+                data = self.snapshots.read(self.snapshot_meta, self.snapshot_file)
+                self.latest = (self.snapshot_meta, data)
             self._staged: tuple[SnapshotMeta, bytes] | None = self.latest
-            self.snapshots.remove_all_but(self.snapshot_meta)
+            self._staged_file = self.snapshot_file
+            self._files_in_use: set[str] = set()
+            """Files a crash or a rollback may still need: the committed one and those
+            written by the transaction in progress. A new file never takes one of their names."""
+            self.snapshots.remove_all_but(self.snapshot_file)
             self.last_index = self.db.last_index() or self.snapshot_index
         except BaseException:
             self.close()
@@ -84,6 +94,7 @@ class LogStore:
         if self.failure is not None:
             return [self.failure] * len(requests)
         snapshot_before = self.snapshot_meta
+        self._files_in_use = {self.snapshot_file} if self.snapshot_file is not None else set()
         try:
             self.db.begin()
             outcomes: list[BaseException | None] = [self._apply_checked(r) for r in requests]
@@ -170,7 +181,16 @@ class LogStore:
         self._staged = (meta, request.data)
 
     def _write_snapshot_file(self, meta: SnapshotMeta, data: bytes) -> None:
-        self.snapshots.write(meta, data)
+        """Write the file under a name no file that may still be needed has: a snapshot of
+        the same (term, index) as the committed one must not replace its bytes before this
+        transaction commits (a crash would recover the old meta and log with the new bytes)."""
+        generation = 0
+        while (name := snapshot_file_name(meta, generation)) in self._files_in_use:
+            generation += 1
+        self.snapshots.write(meta, data, name)
+        self._files_in_use.add(name)
+        self.db.put_snapshot_file(name)
+        self._staged_file = name
         self.stats["fsyncs"] += FSYNCS_PER_SNAPSHOT_FILE
         self.stats["bytes"] += len(data)
         self.stats["snapshots"] += 1
@@ -185,8 +205,9 @@ class LogStore:
         """Publish the new snapshot and delete older files: until this commit sqlite still
         named one of them."""
         self.latest = self._staged
+        self.snapshot_file = self._staged_file
         try:
-            self.snapshots.remove_all_but(self.snapshot_meta)
+            self.snapshots.remove_all_but(self.snapshot_file)
         except StorageError as exc:
             # Harmless for durability: the next open removes what is left.
             log.warning("keeping old snapshot files for now: %s", exc)

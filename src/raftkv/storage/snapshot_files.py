@@ -22,13 +22,16 @@ from .errors import StorageError
 
 MAGIC = b"RKVSNAP1"
 _LENGTH = struct.Struct(">I")
-_FILE_NAME = re.compile(r"snap-(\d+)-(\d+)\.bin")
+_FILE_NAME = re.compile(r"snap-(\d+)-(\d+)(?:\.\d+)?\.bin")
 _meta_encoder = msgspec.msgpack.Encoder()
 _meta_decoder = msgspec.msgpack.Decoder(SnapshotMeta)
 
 
-def snapshot_file_name(meta: SnapshotMeta) -> str:
-    return f"snap-{meta.last_term}-{meta.last_index}.bin"
+def snapshot_file_name(meta: SnapshotMeta, generation: int = 0) -> str:
+    """`snap-<term>-<index>.bin`; a later file of the same (term, index) gets `.<generation>`
+    before `.bin`, so that writing it never overwrites the file sqlite still names."""
+    suffix = f".{generation}" if generation else ""
+    return f"snap-{meta.last_term}-{meta.last_index}{suffix}.bin"
 
 
 def encode_snapshot(meta: SnapshotMeta, data: bytes) -> bytes:
@@ -59,15 +62,15 @@ class SnapshotDirectory:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def write(self, meta: SnapshotMeta, data: bytes) -> Path:
+    def write(self, meta: SnapshotMeta, data: bytes, name: str) -> Path:
         """Write the snapshot durably under its final name; returns the path."""
-        path = self.directory / snapshot_file_name(meta)
+        path = self.directory / name
         write_file_durably(path, encode_snapshot(meta, data))
         return path
 
-    def read(self, meta: SnapshotMeta) -> bytes:
-        """The state-machine bytes of the snapshot that `meta` (from sqlite) names."""
-        path = self.directory / snapshot_file_name(meta)
+    def read(self, meta: SnapshotMeta, name: str) -> bytes:
+        """The state-machine bytes of the snapshot that `meta` and `name` (from sqlite) name."""
+        path = self.directory / name
         try:
             raw = path.read_bytes()
         except OSError as exc:
@@ -77,13 +80,12 @@ class SnapshotDirectory:
             raise StorageError(f"snapshot file {path} does not hold the recorded snapshot")
         return data
 
-    def remove_all_but(self, current: SnapshotMeta | None) -> list[Path]:
-        """Delete stray temp files and every snapshot file but `current`'s; returns them.
+    def remove_all_but(self, keep: str | None) -> list[Path]:
+        """Delete stray temp files and every snapshot file but `keep`; returns them.
 
         Safe at any time on the writer: a file is current only once sqlite names it, and
         sqlite names a file only after it is durable.
         """
-        keep = snapshot_file_name(current) if current is not None else None
         removed: list[Path] = []
         try:
             for path in self.directory.iterdir():

@@ -1,7 +1,8 @@
 """`DurableStore`: the node's Raft log, hard state and snapshots, durable when a call returns.
 
 Layout of a data directory: `raft.sqlite3` (+ its WAL) holds the log entries, the hard state
-and the current snapshot's metadata; `snapshots/snap-<term>-<index>.bin` holds snapshot files;
+and the current snapshot's metadata and file name; `snapshots/snap-<term>-<index>[.<n>].bin`
+holds snapshot files (`.<n>` when the same (term, index) is written again, see `log_store.py`);
 `lock` is held (flock) while a store is open, so a directory has one writer at a time;
 `identity.json` (see `identity.py`) says whose directory it is.
 """
