@@ -10,7 +10,11 @@ crash before it does, so these tests fail the commit instead of killing a proces
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +63,39 @@ async def test_reinstall_at_same_index_and_term_keeps_old_bytes_until_commit(
     monkeypatch.undo()
     assert await recover(data_dir) == b"committed"
     assert len(list((data_dir / "snapshots").iterdir())) == 1
+
+
+KILLED_BEFORE_COMMIT = """
+import asyncio, os, signal, sys
+from pathlib import Path
+from raftkv.core.ready import InstallSnapshot
+from raftkv.core.types import HardState
+from raftkv.storage import DurableStore
+from raftkv.storage.log_db import LogDatabase
+from storage_workload import _meta
+
+async def main() -> None:
+    store = DurableStore.open(Path(sys.argv[1]))
+    await store.persist(HardState(2, 1), [], InstallSnapshot(_meta(5, 2), b"committed"))
+    LogDatabase.commit = lambda self: os.kill(os.getpid(), signal.SIGKILL)
+    await store.persist(HardState(3, 1), [], InstallSnapshot(_meta(5, 2), b"killed"))
+
+asyncio.run(main())
+"""
+
+
+async def test_sigkill_before_the_reinstall_commits_recovers_the_committed_bytes(
+    tmp_path: Path,
+) -> None:
+    """The same window as above with a real SIGKILL (the kill lands between the file write
+    and the commit every time, not only when a loaded machine happens to put it there)."""
+    data_dir = tmp_path / "node"
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_BEFORE_COMMIT, str(data_dir)],
+        cwd=Path(__file__).parent,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
+        timeout=30,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL
+    assert await recover(data_dir) == b"committed"
