@@ -1,0 +1,104 @@
+"""Nemeses against a real local 3-node cluster: the fault has its effect, heal restores it."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from raftkv.tf.agreement import Outcome, View, met, not_yet
+from raftkv.tf.context import RunContext
+from raftkv.tf.deployer import NodeSettings, node_id_of
+from raftkv.tf.expectations import ConvergenceExpectation
+from raftkv.tf.local import LocalDeployer
+from raftkv.tf.nemesis.kill import KillNemesis
+from raftkv.tf.nemesis.pause import PauseNemesis, min_pause_s
+from raftkv.tf.report import PASS, Reporter
+from raftkv.tf.runner import new_report, run_scenario
+from raftkv.tf.scenario import Scenario
+from raftkv.tf.workloads import bootstrap_cluster
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
+
+WAIT_S = 15.0
+
+
+@dataclass
+class Scripted:
+    """Bootstraps the cluster, then runs `body`."""
+
+    body: Callable[[RunContext], Awaitable[None]]
+    name: str = "nemesis-test"
+
+    async def run(self, ctx: RunContext) -> None:
+        await bootstrap_cluster(ctx, timeout=WAIT_S)
+        await self.body(ctx)
+
+
+async def run_on_cluster(tmp_path: Path, body: Callable[[RunContext], Awaitable[None]]) -> str:
+    scenario = (
+        Scenario.builder("nemesis-e2e")
+        .nodes(3)
+        .node_settings(NodeSettings(election_timeout_min_ms=300, election_timeout_max_ms=600))
+        .deployer(lambda: LocalDeployer(work_root=tmp_path))
+        .workload(Scripted(body))
+        .expectation(ConvergenceExpectation())
+        .observer(interval=0.05)
+        .run_timeout(50.0)
+        .build()
+    )
+    output = io.StringIO()
+    report = new_report(scenario, 1)
+    await run_scenario(scenario, report, reporter=Reporter(Console(file=output, width=200)))
+    assert report.verdict == PASS, output.getvalue()
+    return output.getvalue()
+
+
+async def test_kill_leader_elects_a_new_leader_and_the_node_rejoins(tmp_path: Path) -> None:
+    async def body(ctx: RunContext) -> None:
+        old = await ctx.observer.wait_leader(WAIT_S)
+        nemesis = KillNemesis()
+        event = await nemesis.inject(ctx, "leader", random.Random(1))
+        assert event.targets == (f"node-{old.leader_id}",)
+        new = await ctx.observer.wait_leader(WAIT_S, different_from=old)
+        assert new.leader_id != old.leader_id
+        await nemesis.heal(ctx, event)
+        assert not nemesis.down
+        await ctx.observer.wait_voters(frozenset({0, 1, 2}), WAIT_S)
+
+    await run_on_cluster(tmp_path, body)
+
+
+async def test_pause_leader_is_replaced_and_rejoins_after_resume(tmp_path: Path) -> None:
+    async def body(ctx: RunContext) -> None:
+        old = await ctx.observer.wait_leader(WAIT_S)
+        nemesis = PauseNemesis()
+        event = await nemesis.inject(ctx, "leader", random.Random(1))
+        paused = event.targets[0]
+        assert node_id_of(paused) == old.leader_id
+        others = {name: ctx.observer.view()[name] for name in ctx.observer.nodes if name != paused}
+        new = await ctx.observer.wait_for(
+            lambda view: _leader_among(view, others.keys(), old.leader_id),
+            WAIT_S + min_pause_s(ctx),
+            "a new leader among the running nodes",
+        )
+        assert new != old.leader_id
+        await nemesis.heal(ctx, event)
+        assert not nemesis.paused
+        # The resumed node follows the new leader (its state answers again, in a later term).
+        await ctx.observer.wait_leader(WAIT_S, different_from=old)
+
+    await run_on_cluster(tmp_path, body)
+
+
+def _leader_among(view: View, names: Iterable[str], old_leader: int) -> Outcome[int]:
+    for name in names:
+        state = view.get(name)
+        if state is not None and state.role == "Leader" and state.node_id != old_leader:
+            return met(state.node_id)
+    return not_yet("no running node leads yet")
