@@ -16,7 +16,9 @@ from raftkv.tf.context import RunContext
 from raftkv.tf.deployer import NodeSettings, node_id_of
 from raftkv.tf.expectations import ConvergenceExpectation
 from raftkv.tf.local import LocalDeployer
+from raftkv.tf.nemesis import iptables
 from raftkv.tf.nemesis.kill import KillNemesis
+from raftkv.tf.nemesis.partition import IptablesPartition
 from raftkv.tf.nemesis.pause import PauseNemesis, min_pause_s
 from raftkv.tf.report import PASS, Reporter
 from raftkv.tf.runner import new_report, run_scenario
@@ -102,3 +104,29 @@ def _leader_among(view: View, names: Iterable[str], old_leader: int) -> Outcome[
         if state is not None and state.role == "Leader" and state.node_id != old_leader:
             return met(state.node_id)
     return not_yet("no running node leads yet")
+
+
+@pytest.mark.skipif(iptables.why_no_iptables() is not None, reason=str(iptables.why_no_iptables()))
+async def test_isolated_leader_is_replaced_on_the_majority_side(tmp_path: Path) -> None:
+    async def body(ctx: RunContext) -> None:
+        old = await ctx.observer.wait_leader(WAIT_S)
+        nemesis = IptablesPartition()
+        await nemesis.prepare(ctx)
+        event = await nemesis.inject(ctx, "isolate-leader", random.Random(1))
+        assert event.action == f"isolate leader node-{old.leader_id}"
+        assert nemesis.tag in _input_rules()
+        majority = [name for name in ctx.observer.nodes if node_id_of(name) != old.leader_id]
+        await ctx.observer.wait_for(
+            lambda view: _leader_among(view, majority, old.leader_id),
+            WAIT_S,
+            "a new leader on the majority side",
+        )
+        await nemesis.heal(ctx, event)
+        assert nemesis.tag not in _input_rules()
+        await ctx.observer.wait_leader(WAIT_S, different_from=old)
+
+    await run_on_cluster(tmp_path, body)
+
+
+def _input_rules() -> str:
+    return iptables.run_iptables(["iptables", "-w", "-S", "INPUT"])

@@ -77,6 +77,8 @@ class LocalDeployer(Deployer):
     """Nodes as child processes of the framework, on loopback addresses of their own."""
 
     capabilities = frozenset({"kill", "pause"})
+    #: With a loopback address per node, rules between addresses can cut single links.
+    distinct_host_capabilities = frozenset({"kill", "pause", "partition"})
 
     def __init__(
         self,
@@ -91,6 +93,8 @@ class LocalDeployer(Deployer):
         self.work_root = work_root
         self.keep_logs = os.environ.get(KEEP_LOGS_ENV) == "1" if keep_logs is None else keep_logs
         self.distinct_hosts = distinct_hosts
+        if distinct_hosts:
+            self.capabilities = self.distinct_host_capabilities
         self.ready_timeout = ready_timeout
         self.stop_grace = stop_grace
         self.run_dir: Path | None = None

@@ -13,6 +13,10 @@ from .events import FaultEvent
 class Nemesis(Protocol):
     kind: str
 
+    async def prepare(self, ctx: RunContext) -> None:
+        """Called once at the start of a run (e.g. removes what a crashed run left)."""
+        ...
+
     async def inject(self, ctx: RunContext, variant: str, rng: random.Random) -> FaultEvent:
         """Injects one fault and returns its event once the fault is confirmed in effect."""
         ...

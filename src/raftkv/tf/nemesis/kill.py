@@ -16,6 +16,9 @@ class KillNemesis:
     def __init__(self) -> None:
         self.down: set[str] = set()
 
+    async def prepare(self, ctx: RunContext) -> None:
+        return None
+
     async def inject(self, ctx: RunContext, variant: str, rng: random.Random) -> FaultEvent:
         members = sorted(ctx.observer.nodes)
         if variant == "leader":

@@ -32,6 +32,9 @@ class PauseNemesis:
     def __init__(self) -> None:
         self.paused: set[str] = set()
 
+    async def prepare(self, ctx: RunContext) -> None:
+        return None
+
     async def inject(self, ctx: RunContext, variant: str, rng: random.Random) -> FaultEvent:
         deployer = self._deployer(ctx)
         if variant == "leader":

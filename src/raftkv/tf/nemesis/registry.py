@@ -1,14 +1,24 @@
-"""The nemesis of each kind (a factory: every run gets fresh bookkeeping)."""
+"""The nemesis of each kind for a deployer (fresh bookkeeping for every run)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from raftkv.tf.deployer import Deployer
+from raftkv.tf.local import LocalDeployer
+
 from .base import Nemesis
 from .kill import KillNemesis
+from .partition import DisconnectPartition, IptablesPartition
 from .pause import PauseNemesis
 
-NEMESES: dict[str, Callable[[], Nemesis]] = {
-    "kill": KillNemesis,
-    "pause": PauseNemesis,
+
+def _partition(deployer: Deployer) -> Nemesis:
+    return IptablesPartition() if isinstance(deployer, LocalDeployer) else DisconnectPartition()
+
+
+NEMESES: dict[str, Callable[[Deployer], Nemesis]] = {
+    "kill": lambda deployer: KillNemesis(),
+    "pause": lambda deployer: PauseNemesis(),
+    "partition": _partition,
 }

@@ -49,15 +49,17 @@ class NemesisWorkload:
 
     async def run(self, ctx: RunContext) -> None:
         rng = random.Random(ctx.rng.getrandbits(64))
-        reasons = unsupported_kinds(ctx.deployer)
+        reasons = await asyncio.to_thread(unsupported_kinds, ctx.deployer)
         self.skipped = {kind: reasons[kind] for kind in self.kinds if kind in reasons}
         for kind, reason in self.skipped.items():
             ctx.reporter.note(f"nemesis {kind} skipped: {reason}")
         runnable = [kind for kind in self.kinds if kind not in self.skipped]
-        self._nemeses = {kind: NEMESES[kind]() for kind in runnable}
+        self._nemeses = {kind: NEMESES[kind](ctx.deployer) for kind in runnable}
         if not runnable:
             return
         try:
+            for nemesis in self._nemeses.values():
+                await nemesis.prepare(ctx)
             await self._loop(ctx, rng, runnable)
         finally:
             await asyncio.shield(self._heal_all(ctx))
