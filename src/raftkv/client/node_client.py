@@ -145,6 +145,14 @@ class NodeClient:
         request = {"voters": sorted(set(voters)), "retain": retain}
         await self._call("/admin/change-membership", request, Any, timeout, True)
 
+    async def transfer_leader(self, to: int | None = None, *, timeout: float | None = None) -> int:
+        """`POST /admin/transfer-leader`; returns the new leader's id once the answering node
+        sees it lead. `to=None` lets the leader pick its most up-to-date voter."""
+        answer = await self._call(
+            "/admin/transfer-leader", {"to": to}, dict[str, int], timeout, True
+        )
+        return answer["leader_id"]
+
     async def metrics(self, *, timeout: float | None = None) -> dict[str, Any]:
         """`GET /admin/metrics`: role, term, indexes, membership, replication progress."""
         status, body = await self._request("GET", "/admin/metrics", None, timeout, mutating=False)

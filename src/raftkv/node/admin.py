@@ -1,5 +1,5 @@
 """Admin routes: `/admin/init`, `/admin/add-learner`, `/admin/change-membership`,
-`/admin/metrics`.
+`/admin/transfer-leader`, `/admin/metrics`.
 
 Membership calls on a follower are forwarded to the leader like writes. Each call returns only
 once its effect is visible: init once its entry commits, a blocking add-learner once the
@@ -35,11 +35,22 @@ from .wire import (
     ChangeMembershipRequest,
     Identity,
     InitRequest,
+    NodeIdField,
     bad_request,
     decode_body,
     ok,
     timeout,
 )
+
+
+class TransferLeaderRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`to`: the voter to hand leadership to; null picks the most up-to-date voter."""
+
+    to: NodeIdField | None = None
+
+
+class TransferLeaderResponse(msgspec.Struct, frozen=True):
+    leader_id: int
 
 
 def core_failure(exc: Exception) -> ApiFailure:
@@ -201,6 +212,25 @@ async def wait_for_learner_config(
     await until(ctx.driver.watch(holds_config), deadline, lambda: refusal)
 
 
+async def transfer_leader(request: web.Request) -> web.Response:
+    """Hands leadership to `to` (TimeoutNow once it is caught up); answers once this node
+    sees the new leader, with its id. Moving leadership to the leader itself is a no-op."""
+    ctx = request.app[CTX_KEY]
+    body = await read_body(request, ctx.config.max_body_bytes)
+    req = decode_body(body, TransferLeaderRequest) if body.strip() else TransferLeaderRequest()
+    deadline = ctx.deadline(request)
+    if not ctx.is_leader():
+        return await forward_to_leader(ctx, request, body, deadline)
+    try:
+        target: int = await ctx.driver.call(lambda core: core.transfer_leadership(req.to))
+    except NotLeader:
+        return await forward_to_leader(ctx, request, body, deadline)
+    except InvalidMembership as exc:
+        raise bad_request(f"to: {exc}") from exc
+    await wait_status(ctx, lambda st: st.leader_id == target, deadline, f"leadership of {target}")
+    return ok(TransferLeaderResponse(leader_id=target))
+
+
 async def metrics(request: web.Request) -> web.Response:
     ctx = request.app[CTX_KEY]
     return ok({**admin_metrics(ctx.driver), "cluster_name": ctx.config.cluster_name})
@@ -210,4 +240,5 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/init", init)
     app.router.add_post("/admin/add-learner", add_learner)
     app.router.add_post("/admin/change-membership", change_membership)
+    app.router.add_post("/admin/transfer-leader", transfer_leader)
     app.router.add_get("/admin/metrics", metrics)

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from .admin import TransferLeaderRequest, TransferLeaderResponse
 from .wire import (
     AddLearnerRequest,
     ChangeMembershipRequest,
@@ -55,6 +56,14 @@ ENDPOINTS: list[tuple[str, str, str, type | None, type | None, bool]] = [
         "Change the voter set",
         ChangeMembershipRequest,
         None,
+        True,
+    ),
+    (
+        "post",
+        "/admin/transfer-leader",
+        "Hand leadership to a voter (`to`; null: the most up-to-date one)",
+        TransferLeaderRequest,
+        TransferLeaderResponse,
         True,
     ),
     ("get", "/admin/metrics", "Raft metrics of this node", None, None, True),
