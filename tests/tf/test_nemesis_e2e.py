@@ -16,8 +16,9 @@ from raftkv.tf.context import RunContext
 from raftkv.tf.deployer import NodeSettings, node_id_of
 from raftkv.tf.expectations import ConvergenceExpectation
 from raftkv.tf.local import LocalDeployer
-from raftkv.tf.nemesis import iptables
+from raftkv.tf.nemesis import KINDS, NemesisWorkload, iptables
 from raftkv.tf.nemesis.kill import KillNemesis
+from raftkv.tf.nemesis.membership import MembershipNemesis
 from raftkv.tf.nemesis.partition import IptablesPartition
 from raftkv.tf.nemesis.pause import PauseNemesis, min_pause_s
 from raftkv.tf.report import PASS, Reporter
@@ -42,18 +43,23 @@ class Scripted:
         await self.body(ctx)
 
 
-async def run_on_cluster(tmp_path: Path, body: Callable[[RunContext], Awaitable[None]]) -> str:
-    scenario = (
+async def run_on_cluster(
+    tmp_path: Path, body: Callable[[RunContext], Awaitable[None]], *, fixed_members: bool = True
+) -> str:
+    """Runs `body` on a bootstrapped cluster. With `fixed_members`, the stock convergence
+    expectation (voters 0, 1, 2) checks the end; else `body` checks convergence itself."""
+    builder = (
         Scenario.builder("nemesis-e2e")
         .nodes(3)
         .node_settings(NodeSettings(election_timeout_min_ms=300, election_timeout_max_ms=600))
         .deployer(lambda: LocalDeployer(work_root=tmp_path))
         .workload(Scripted(body))
-        .expectation(ConvergenceExpectation())
         .observer(interval=0.05)
         .run_timeout(50.0)
-        .build()
     )
+    if fixed_members:
+        builder.expectation(ConvergenceExpectation())
+    scenario = builder.build()
     output = io.StringIO()
     report = new_report(scenario, 1)
     await run_scenario(scenario, report, reporter=Reporter(Console(file=output, width=200)))
@@ -130,3 +136,40 @@ async def test_isolated_leader_is_replaced_on_the_majority_side(tmp_path: Path) 
 
 def _input_rules() -> str:
     return iptables.run_iptables(["iptables", "-w", "-S", "INPUT"])
+
+
+async def test_membership_churn_replaces_a_voter_under_a_new_id(tmp_path: Path) -> None:
+    async def body(ctx: RunContext) -> None:
+        nemesis = MembershipNemesis()
+        await nemesis.prepare(ctx)
+        event = await nemesis.inject(ctx, "replace-voter", random.Random(2))
+        (victim,) = event.targets
+        assert victim not in ctx.observer.nodes and len(ctx.observer.nodes) == 2
+        await nemesis.heal(ctx, event)
+        assert event.detail["replaced_by"] == "node-3"
+        assert sorted(ctx.observer.nodes) == sorted(
+            {"node-0", "node-1", "node-2", "node-3"} - {victim}
+        )
+        voters = frozenset(node_id_of(name) for name in ctx.observer.nodes)
+        await ctx.observer.wait_voters(voters, WAIT_S)
+        transfer = await nemesis.inject(ctx, "transfer-leader", random.Random(3))
+        assert transfer.nemesis == "transfer" and transfer.targets[0] != transfer.targets[1]
+        await ctx.observer.wait_converged(WAIT_S)
+
+    await run_on_cluster(tmp_path, body, fixed_members=False)
+
+
+async def test_every_kind_for_a_few_seconds_heals_and_converges(tmp_path: Path) -> None:
+    workload = NemesisWorkload(list(KINDS), duration=12.0, quiet=(0.3, 0.8), hold=(0.5, 1.0))
+
+    async def body(ctx: RunContext) -> None:
+        await workload.run(ctx)
+        assert len(ctx.observer.nodes) == 3
+        await ctx.observer.wait_voters(frozenset(node_id_of(n) for n in ctx.observer.nodes), WAIT_S)
+        await ctx.observer.wait_converged(WAIT_S)
+
+    output = await run_on_cluster(tmp_path, body, fixed_members=False)
+    assert workload.events, output
+    assert all(event.healed_s is not None for event in workload.events)
+    assert not workload.skipped or iptables.why_no_iptables() is not None
+    assert "raftkv-chaos-" not in _input_rules() if iptables.why_no_iptables() is None else True

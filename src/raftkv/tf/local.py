@@ -29,8 +29,8 @@ from raftkv.core.errors import RaftKVError
 from .concurrency import first_failure
 from .deployer import Deployer, NodeEndpoint, RestartMode, Topology, node_name
 from .local_process import NodeProcess
-from .loopback import node_hosts
-from .ports import PortReservation, reserve_ports
+from .loopback import SHARED_HOST, node_host, node_hosts
+from .ports import PortReservation, reserve_port, reserve_ports
 
 NODE_BIN_ENV = "OPENRAFT_KV_NODE_BIN"
 KEEP_LOGS_ENV = "TF_KEEP_LOGS"
@@ -57,13 +57,19 @@ def render_config(
     node_id: int, reservations: list[PortReservation], topology: Topology
 ) -> dict[str, object]:
     """The YAML document of one node: the reference fields, then raftkv's extras."""
-    own = reservations[node_id]
+    peers = {i: r.addr for i, r in enumerate(reservations) if i != node_id}
+    return node_config(node_id, reservations[node_id], peers, topology)
+
+
+def node_config(
+    node_id: int, own: PortReservation, peers: dict[int, str], topology: Topology
+) -> dict[str, object]:
     settings = topology.settings
     return {
         "node_id": node_id,
         "http_port": own.port,
         "public_addr": own.addr,
-        "peer_addrs": {i: r.addr for i, r in enumerate(reservations) if i != node_id},
+        "peer_addrs": peers,
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
         "election_timeout_min_ms": settings.election_timeout_min_ms,
         "election_timeout_max_ms": settings.election_timeout_max_ms,
@@ -78,7 +84,7 @@ class LocalDeployer(Deployer):
 
     capabilities = frozenset({"kill", "pause"})
     #: With a loopback address per node, rules between addresses can cut single links.
-    distinct_host_capabilities = frozenset({"kill", "pause", "partition"})
+    distinct_host_capabilities = frozenset({"kill", "pause", "partition", "membership"})
 
     def __init__(
         self,
@@ -102,8 +108,10 @@ class LocalDeployer(Deployer):
         self._endpoints: dict[str, NodeEndpoint] = {}
         self._session: aiohttp.ClientSession | None = None
         self._cleaned = False
+        self._topology = Topology()
 
     async def deploy(self, topology: Topology) -> list[NodeEndpoint]:
+        self._topology = topology
         self.run_dir = Path(tempfile.mkdtemp(prefix="raftkv-tf-", dir=self.work_root))
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1.0))
         reservations = self._reserve(topology.nodes)
@@ -145,6 +153,63 @@ class LocalDeployer(Deployer):
                 return
             await asyncio.sleep(0.02)
         raise TimeoutError(f"{name} did not answer {url} within {timeout:.1f} s")
+
+    async def add_node(self, node_id: int) -> NodeEndpoint:
+        """Starts a new node `node_id` with pristine data (a learner-to-be: the cluster adds
+        it through the admin API); its peers are the nodes this deployer runs now."""
+        name = node_name(node_id)
+        if name in self._processes:
+            raise ValueError(f"{name} already exists in this deployment: node ids are never reused")
+        assert self.run_dir is not None, "deploy() creates the run directory first"
+        peers = {
+            endpoint.node_id: endpoint.public_addr
+            for other, endpoint in self._endpoints.items()
+            if self._processes[other].running
+        }
+        reservation = self._reserve_new(
+            SHARED_HOST if not self.distinct_hosts else node_host(node_id)
+        )
+        try:
+            directory = self.run_dir / name
+            (directory / "data").mkdir(parents=True)
+            config = directory / "config.yaml"
+            document = node_config(node_id, reservation, peers, self._topology)
+            config.write_text(yaml.safe_dump(document, sort_keys=False))
+            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            self._processes[name] = NodeProcess(
+                name, self.command, config, directory / "node.log", env
+            )
+            endpoint = NodeEndpoint(name, node_id, reservation.addr, reservation.addr)
+            self._endpoints[name] = endpoint
+        finally:
+            reservation.release()
+        await self.start_node(name)
+        return endpoint
+
+    async def remove_node(self, name: str) -> None:
+        """Kills the node and forgets it; its directory goes too unless logs are kept."""
+        process = self._process(name)
+        if process.running:
+            process.signal(signal.SIGCONT)
+            await process.stop("kill", self.stop_grace)
+        del self._processes[name]
+        del self._endpoints[name]
+        if self.run_dir is not None and not self.keep_logs:
+            shutil.rmtree(self.run_dir / name, ignore_errors=True)
+
+    def _reserve_new(self, host: str) -> PortReservation:
+        """A port on `host` that no other node uses (see `_reserve`)."""
+        used = {int(e.api_addr.rsplit(":", 1)[1]) for e in self._endpoints.values()}
+        held: list[PortReservation] = []
+        try:
+            while True:
+                reservation = reserve_port(host)
+                if reservation.port not in used:
+                    return reservation
+                held.append(reservation)
+        finally:
+            for other in held:
+                other.release()
 
     async def pause_node(self, name: str) -> None:
         self._process(name).signal(signal.SIGSTOP)

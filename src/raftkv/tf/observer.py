@@ -98,16 +98,44 @@ class Observer:
         self.history: deque[Observation] = deque(maxlen=HISTORY_LIMIT)
         self._kv_demand = 0
         self._updated = asyncio.Condition()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._started = False
 
     async def start(self) -> None:
-        if self._tasks:
+        if self._started:
             return
+        self._started = True
         for name in self.nodes:
-            self._tasks.append(asyncio.create_task(self._poll(name), name=f"observe {name}"))
+            self._start_polling(name)
+
+    async def add_node(self, name: str) -> None:
+        """Observes one more node (a member added while the run goes on)."""
+        if name in self.nodes:
+            raise ValueError(f"{name} is already observed")
+        self.nodes.append(name)
+        if self._started:
+            self._start_polling(name)
+
+    async def remove_node(self, name: str) -> None:
+        """Stops observing `name` and forgets what was last seen of it (it left the cluster)."""
+        if name not in self.nodes:
+            raise ValueError(f"{name} is not observed")
+        self.nodes.remove(name)
+        task = self._tasks.pop(name, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.latest.pop(name, None)
+        async with self._updated:
+            self._updated.notify_all()
+
+    def _start_polling(self, name: str) -> None:
+        self._tasks[name] = asyncio.create_task(self._poll(name), name=f"observe {name}")
 
     async def stop(self) -> None:
-        tasks, self._tasks = self._tasks, []
+        self._started = False
+        tasks, self._tasks = list(self._tasks.values()), {}
         for task in tasks:
             task.cancel()
         for task in tasks:

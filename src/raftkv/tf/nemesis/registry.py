@@ -9,6 +9,7 @@ from raftkv.tf.local import LocalDeployer
 
 from .base import Nemesis
 from .kill import KillNemesis
+from .membership import MembershipNemesis
 from .partition import DisconnectPartition, IptablesPartition
 from .pause import PauseNemesis
 
@@ -21,4 +22,5 @@ NEMESES: dict[str, Callable[[Deployer], Nemesis]] = {
     "kill": lambda deployer: KillNemesis(),
     "pause": lambda deployer: PauseNemesis(),
     "partition": _partition,
+    "membership": lambda deployer: MembershipNemesis(),
 }

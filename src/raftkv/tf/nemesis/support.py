@@ -8,6 +8,7 @@ from raftkv.tf.loopback import can_bind, node_host
 
 from .events import KINDS
 from .iptables import why_no_iptables
+from .membership import Growing
 from .partition import Disconnecting
 from .pause import Pausing
 from .registry import NEMESES
@@ -33,6 +34,8 @@ def _why_not(kind: str, deployer: Deployer) -> str | None:
         return f"{deployer_name} has no pause_node/resume_node"
     if kind == "partition":
         return _why_no_partition(deployer)
+    if kind == "membership" and not isinstance(deployer, Growing):
+        return f"{deployer_name} cannot add or remove nodes"
     return None
 
 
