@@ -44,7 +44,11 @@ class Scripted:
 
 
 async def run_on_cluster(
-    tmp_path: Path, body: Callable[[RunContext], Awaitable[None]], *, fixed_members: bool = True
+    tmp_path: Path,
+    body: Callable[[RunContext], Awaitable[None]],
+    *,
+    fixed_members: bool = True,
+    seed: int = 1,
 ) -> str:
     """Runs `body` on a bootstrapped cluster. With `fixed_members`, the stock convergence
     expectation (voters 0, 1, 2) checks the end; else `body` checks convergence itself."""
@@ -61,7 +65,7 @@ async def run_on_cluster(
         builder.expectation(ConvergenceExpectation())
     scenario = builder.build()
     output = io.StringIO()
-    report = new_report(scenario, 1)
+    report = new_report(scenario, seed)
     await run_scenario(scenario, report, reporter=Reporter(Console(file=output, width=200)))
     assert report.verdict == PASS, output.getvalue()
     return output.getvalue()
@@ -159,7 +163,8 @@ async def test_membership_churn_replaces_a_voter_under_a_new_id(tmp_path: Path) 
     await run_on_cluster(tmp_path, body, fixed_members=False)
 
 
-async def test_every_kind_for_a_few_seconds_heals_and_converges(tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_every_kind_for_a_few_seconds_heals_and_converges(tmp_path: Path, seed: int) -> None:
     workload = NemesisWorkload(list(KINDS), duration=12.0, quiet=(0.3, 0.8), hold=(0.5, 1.0))
 
     async def body(ctx: RunContext) -> None:
@@ -168,7 +173,7 @@ async def test_every_kind_for_a_few_seconds_heals_and_converges(tmp_path: Path) 
         await ctx.observer.wait_voters(frozenset(node_id_of(n) for n in ctx.observer.nodes), WAIT_S)
         await ctx.observer.wait_converged(WAIT_S)
 
-    output = await run_on_cluster(tmp_path, body, fixed_members=False)
+    output = await run_on_cluster(tmp_path, body, fixed_members=False, seed=seed)
     assert workload.events, output
     assert all(event.healed_s is not None for event in workload.events)
     assert not workload.skipped or iptables.why_no_iptables() is not None
