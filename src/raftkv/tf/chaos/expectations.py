@@ -1,0 +1,142 @@
+"""The checks of a chaos run as scenario expectations (all run at once after the workload,
+every failure reported), plus the one that writes the report once every check is done."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from raftkv.core.errors import RaftKVError
+from raftkv.tf.agreement import Outcome, View, converged, met, not_yet, voters_everywhere
+from raftkv.tf.context import ExpectationFailed, RunContext
+from raftkv.tf.deployer import node_id_of
+from raftkv.tf.observer import WaitTimeout
+
+from .checks import (
+    CONVERGENCE,
+    DURABILITY,
+    LINEARIZABILITY,
+    LOCAL_READS,
+    CheckResult,
+    check_durability,
+    check_linearizable,
+    check_local_reads,
+)
+from .report import write_report
+from .run import ChaosRun, FinalState
+
+
+def final_state(view: View, voters: frozenset[int]) -> Outcome[FinalState]:
+    """Holds when every member reports `voters` and the same map and applied index."""
+    for outcome in (voters_everywhere(view, voters), converged(view)):
+        if not outcome.holds:
+            return not_yet(outcome.pending)
+    applied = converged(view).value
+    sample = next(state for state in view.values() if state is not None)
+    assert applied is not None and sample.kv is not None, "converged() saw every map"
+    return met(FinalState(applied, dict(sample.kv), tuple(view)))
+
+
+@dataclass(frozen=True, slots=True)
+class ConvergenceCheck:
+    """(c): after healing, a leader is agreed and every member converges on one state."""
+
+    chaos: ChaosRun
+    name: str = CONVERGENCE
+
+    async def check(self, ctx: RunContext) -> None:
+        timeout = self.chaos.settings.settle_timeout
+        try:
+            leader = await ctx.observer.wait_leader(timeout)
+            voters = frozenset(node_id_of(name) for name in ctx.observer.nodes)
+            final = await ctx.observer.wait_for(
+                lambda view: final_state(view, voters),
+                timeout,
+                f"voters {sorted(voters)} and one key/value map and applied index everywhere",
+                needs_kv=True,
+            )
+        except (WaitTimeout, RaftKVError) as error:
+            self.chaos.settle(None, str(error))
+            result = CheckResult(self.name, False, f"the cluster did not converge: {error}")
+        except BaseException:
+            self.chaos.settle(None, "the convergence check was interrupted")
+            raise
+        else:
+            self.chaos.settle(final)
+            summary = (
+                f"{', '.join(final.nodes)} converged on {len(final.kv)} keys at applied index "
+                f"{final.applied} (leader {leader})"
+            )
+            result = CheckResult(self.name, True, summary)
+        _conclude(self.chaos, result)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryCheck:
+    """A check computed from the history (and final state) off the event loop."""
+
+    chaos: ChaosRun
+    name: str
+    compute: Callable[[ChaosRun], CheckResult]
+
+    async def check(self, ctx: RunContext) -> None:
+        if self.name == DURABILITY:
+            await self.chaos.wait_settled()
+        try:
+            result = await asyncio.to_thread(self.compute, self.chaos)
+        except Exception as error:  # a bug of the check: report it as this check's failure
+            result = CheckResult(
+                self.name, False, f"check crashed: {type(error).__name__}: {error}"
+            )
+        _conclude(self.chaos, result)
+
+
+def _conclude(chaos: ChaosRun, result: CheckResult) -> None:
+    chaos.record(result)
+    if not result.ok:
+        raise ExpectationFailed(result.describe())
+
+
+def linearizability(chaos: ChaosRun) -> CheckResult:
+    history = chaos.clients.history
+    return check_linearizable(history.checked(), chaos.settings.check_time_limit)
+
+
+def durability(chaos: ChaosRun) -> CheckResult:
+    if chaos.final is None:
+        return CheckResult(DURABILITY, False, f"not checked: no final state ({chaos.unsettled})")
+    return check_durability(chaos.clients.history.writes(), chaos.final.kv)
+
+
+def local_reads(chaos: ChaosRun) -> CheckResult:
+    history = chaos.clients.history
+    return check_local_reads(history.local_reads(), history.writes())
+
+
+@dataclass(frozen=True, slots=True)
+class ReportWriter:
+    """Writes history.json and report.html once every check has its result."""
+
+    chaos: ChaosRun
+    directory: Path
+    name: str = "report"
+
+    async def check(self, ctx: RunContext) -> None:
+        await self.chaos.wait_checked()
+        html = await asyncio.to_thread(write_report, ctx, self.chaos, self.directory)
+        ctx.reporter.note(f"chaos report: {html}")
+
+
+def chaos_expectations(
+    chaos: ChaosRun, report_dir: Path
+) -> list[ConvergenceCheck | HistoryCheck | ReportWriter]:
+    """Every expectation of a chaos run, the report writer last."""
+    return [
+        HistoryCheck(chaos, LINEARIZABILITY, linearizability),
+        HistoryCheck(chaos, DURABILITY, durability),
+        ConvergenceCheck(chaos),
+        HistoryCheck(chaos, LOCAL_READS, local_reads),
+        ReportWriter(chaos, report_dir),
+    ]
