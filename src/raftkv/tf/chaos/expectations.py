@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from raftkv.core.errors import RaftKVError
 from raftkv.tf.agreement import Outcome, View, converged, met, not_yet, voters_everywhere
 from raftkv.tf.context import ExpectationFailed, RunContext
 from raftkv.tf.deployer import node_id_of
@@ -47,6 +46,20 @@ class ConvergenceCheck:
     name: str = CONVERGENCE
 
     async def check(self, ctx: RunContext) -> None:
+        try:
+            result = await self._settle(ctx)
+        except asyncio.CancelledError:
+            self.chaos.settle(None, "the convergence check was cancelled")
+            raise
+        except Exception as error:  # a bug of the check: report it as this check's failure
+            self.chaos.settle(None, f"the convergence check crashed: {error!r}")
+            result = CheckResult(
+                self.name, False, f"check crashed: {type(error).__name__}: {error}"
+            )
+        _conclude(self.chaos, result)
+
+    async def _settle(self, ctx: RunContext) -> CheckResult:
+        """Waits for a leader, then for the final state; records it (or why there is none)."""
         timeout = self.chaos.settings.settle_timeout
         try:
             leader = await ctx.observer.wait_leader(timeout)
@@ -57,20 +70,15 @@ class ConvergenceCheck:
                 f"voters {sorted(voters)} and one key/value map and applied index everywhere",
                 needs_kv=True,
             )
-        except (WaitTimeout, RaftKVError) as error:
+        except WaitTimeout as error:
             self.chaos.settle(None, str(error))
-            result = CheckResult(self.name, False, f"the cluster did not converge: {error}")
-        except BaseException:
-            self.chaos.settle(None, "the convergence check was interrupted")
-            raise
-        else:
-            self.chaos.settle(final)
-            summary = (
-                f"{', '.join(final.nodes)} converged on {len(final.kv)} keys at applied index "
-                f"{final.applied} (leader {leader})"
-            )
-            result = CheckResult(self.name, True, summary)
-        _conclude(self.chaos, result)
+            return CheckResult(self.name, False, f"the cluster did not converge: {error}")
+        self.chaos.settle(final)
+        summary = (
+            f"{', '.join(final.nodes)} converged on {len(final.kv)} keys at applied index "
+            f"{final.applied} (leader {leader})"
+        )
+        return CheckResult(self.name, True, summary)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +88,10 @@ class HistoryCheck:
     chaos: ChaosRun
     name: str
     compute: Callable[[ChaosRun], CheckResult]
+    needs_final_state: bool = False
 
     async def check(self, ctx: RunContext) -> None:
-        if self.name == DURABILITY:
+        if self.needs_final_state:
             await self.chaos.wait_settled()
         try:
             result = await asyncio.to_thread(self.compute, self.chaos)
@@ -135,7 +144,7 @@ def chaos_expectations(
     """Every expectation of a chaos run, the report writer last."""
     return [
         HistoryCheck(chaos, LINEARIZABILITY, linearizability),
-        HistoryCheck(chaos, DURABILITY, durability),
+        HistoryCheck(chaos, DURABILITY, durability, needs_final_state=True),
         ConvergenceCheck(chaos),
         HistoryCheck(chaos, LOCAL_READS, local_reads),
         ReportWriter(chaos, report_dir),

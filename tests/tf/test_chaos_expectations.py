@@ -1,0 +1,97 @@
+"""The chaos expectations without a cluster: every check records its result (a failure is
+also raised), durability waits for the final state, and the report waits for every check."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from raftkv.checker import Operation
+from raftkv.tf.chaos import ChaosRun, ChaosSettings, FinalState, OpRecord, chaos_expectations
+from raftkv.tf.chaos.checks import CheckResult
+from raftkv.tf.chaos.expectations import HistoryCheck, ReportWriter, durability
+from raftkv.tf.context import ExpectationFailed, RunContext
+from raftkv.tf.report import RunReport
+
+
+class FakeContext:
+    def __init__(self) -> None:
+        self.report = RunReport("chaos", 5, {})
+        self.started = 0.0
+        self.observer = self
+        self.reporter = self
+        self.notes: list[str] = []
+
+    def transitions(self, since: float) -> list[dict[str, Any]]:
+        return [{"t": 0.5, "node": "node-0", "role": "Leader", "term": 1, "leader": 0}]
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+def chaos_with_history() -> ChaosRun:
+    chaos = ChaosRun(ChaosSettings(kinds=("kill",), duration=1.0))
+    history = chaos.clients.history
+    for op, mode in (
+        (Operation(0, "write", "k", "a", 0.1, 0.2, "ok"), "write"),
+        (Operation(0, "read", "k", "a", 0.3, 0.4, "ok"), "linearizable"),
+        (Operation(1, "read", "k", None, 0.3, 0.4, "ok"), "local"),
+    ):
+        history.add(OpRecord(op, mode, "node-0", 1, op.finish))  # type: ignore[arg-type]
+    return chaos
+
+
+async def run_checks(chaos: ChaosRun, ctx: FakeContext, tmp_path: Path) -> list[object]:
+    expectations = [e for e in chaos_expectations(chaos, tmp_path) if e.name != "convergence"]
+    return await asyncio.gather(
+        *(e.check(cast(RunContext, ctx)) for e in expectations), return_exceptions=True
+    )
+
+
+async def test_checks_pass_and_the_report_is_written_once_all_are_in(tmp_path: Path) -> None:
+    chaos, ctx = chaos_with_history(), FakeContext()
+    task = asyncio.ensure_future(run_checks(chaos, ctx, tmp_path))
+    await asyncio.sleep(0.2)
+    assert not task.done()  # durability waits for the final state, the report for all
+    chaos.settle(FinalState(applied=3, kv={"k": "a"}, nodes=("node-0",)))
+    chaos.record(CheckResult("convergence", True, "converged"))
+    assert await task == [None] * 4
+    assert chaos.passed
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["verdict"] == "PASS" and len(history["operations"]) == 3
+    assert history["final_state"]["kv"] == {"k": "a"}
+    assert (tmp_path / "report.html").is_file() and ctx.notes[-1].endswith("report.html")
+
+
+async def test_no_final_state_fails_durability_with_the_reason(tmp_path: Path) -> None:
+    chaos, ctx = chaos_with_history(), FakeContext()
+    chaos.settle(None, "timed out waiting for one applied index")
+    check = HistoryCheck(chaos, "durability", durability, needs_final_state=True)
+    with pytest.raises(ExpectationFailed, match=r"not checked: no final state \(timed out"):
+        await check.check(cast(RunContext, ctx))
+    assert not chaos.results["durability"].ok
+
+
+async def test_a_crashing_check_is_reported_as_its_failure(tmp_path: Path) -> None:
+    chaos, ctx = chaos_with_history(), FakeContext()
+
+    def broken(chaos: ChaosRun) -> Any:
+        raise KeyError("oops")
+
+    with pytest.raises(ExpectationFailed, match="check crashed: KeyError"):
+        await HistoryCheck(chaos, "local-reads", broken).check(cast(RunContext, ctx))
+    assert not chaos.passed
+
+
+async def test_report_writer_waits_for_every_check(tmp_path: Path) -> None:
+    chaos, ctx = chaos_with_history(), FakeContext()
+    writer = asyncio.ensure_future(ReportWriter(chaos, tmp_path).check(cast(RunContext, ctx)))
+    await asyncio.sleep(0.1)
+    assert not writer.done() and not (tmp_path / "history.json").exists()
+    writer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writer
