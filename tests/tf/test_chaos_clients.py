@@ -137,9 +137,9 @@ def closed_port() -> str:
         return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
-async def one_op(addr: str, mode: str = "write") -> Any:
+async def one_op(addr: str, mode: str = "write", settings: ClientSettings = FAST) -> Any:
     ctx = FakeContext({"node-0": addr})
-    clients = ChaosClients(FAST)
+    clients = ChaosClients(settings)
     session_rng = random.Random(2)
     request = _Request(mode, "k", "p0.1" if mode == "write" else None, 1, "chaos-p0")  # type: ignore[arg-type]
     try:
@@ -175,6 +175,13 @@ async def test_a_retried_write_keeps_its_session_and_succeeds(
     assert {(r["client_id"], r["serial"], r["value"]) for r in script.requests} == {
         ("chaos-p0", 1, "p0.1")
     }
+
+
+async def test_without_retry_an_operation_is_one_request(serve: Callable[[Script], Any]) -> None:
+    script = Script([err(503, "no_leader", False), ok_write])
+    no_retry = ClientSettings(clients=1, keys=1, attempt_timeout=0.3, op_deadline=0.8, retry=False)
+    record = await one_op(await serve(script), settings=no_retry)
+    assert record.op.outcome == "fail" and record.attempts == 1 and len(script.requests) == 1
 
 
 async def test_an_indeterminate_attempt_then_definite_failures_is_info(

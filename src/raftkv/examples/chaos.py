@@ -83,6 +83,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--ops-per-key", type=at_least_one, default=300, help="then a fresh key %(default)s"
     )
     parser.add_argument(
+        "--no-retry",
+        action="store_true",
+        help="one request per operation (more fail and info outcomes for the checker)",
+    )
+    parser.add_argument(
         "--check-time-limit",
         type=positive_seconds,
         default=60.0,
@@ -100,6 +105,7 @@ def describe_settings(args: argparse.Namespace) -> dict[str, object]:
         "duration_s": args.duration,
         "clients": args.clients,
         "keys": args.keys,
+        "retry": not args.no_retry,
     }
 
 

@@ -50,6 +50,9 @@ class ClientSettings:
     """The rest of the operations are linearizable reads."""
     attempt_timeout: float = 2.0
     op_deadline: float = 6.0
+    retry: bool = True
+    """Retry a failed attempt (on another node) until the deadline; without it every
+    operation is one request, so the history holds many more fail and info outcomes."""
 
     def __post_init__(self) -> None:
         if self.clients < 1:
@@ -159,7 +162,8 @@ class ChaosClients:
                 op = _operation(process, request, value, invoke, ctx.elapsed(), "ok")
                 return OpRecord(op, request.mode, node, len(outcomes) + 1, op.finish)
             pause = rng.uniform(*_BACKOFF_S)
-            if not error.retryable or deadline - ctx.elapsed() - pause < _MIN_ATTEMPT_S:
+            retry = self.settings.retry and error.retryable
+            if not retry or deadline - ctx.elapsed() - pause < _MIN_ATTEMPT_S:
                 break
             await asyncio.sleep(pause)
         ended = ctx.elapsed()
