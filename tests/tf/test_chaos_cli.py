@@ -62,6 +62,7 @@ def test_options_build_the_scenario(tmp_path: Path) -> None:
     assert names == ["linearizability", "durability", "convergence", "local-reads", "report"]
     workload = scenario.workloads[0]
     assert workload.chaos.settings.clients.clients == 3
+    assert workload.chaos.settings.clients.retry
     assert workload.chaos.settings.kinds == ("pause", "kill")
     # Without --report-dir, the report goes beside the JSON file, named by the seed.
     assert workload.report_dir.parent == tmp_path
@@ -69,7 +70,8 @@ def test_options_build_the_scenario(tmp_path: Path) -> None:
     assert scenario.run_timeout > 5
 
 
-def test_report_dir_option_is_used_as_given(tmp_path: Path) -> None:
-    entry, args = parse(["--report-dir", str(tmp_path / "out"), "--seed", "1"])
+def test_report_dir_and_no_retry_options_are_used_as_given(tmp_path: Path) -> None:
+    entry, args = parse(["--report-dir", str(tmp_path / "out"), "--seed", "1", "--no-retry"])
     scenario = entry.build(args)  # type: ignore[attr-defined]
     assert scenario.workloads[0].report_dir == tmp_path / "out"
+    assert not scenario.workloads[0].chaos.settings.clients.retry

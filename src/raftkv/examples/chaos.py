@@ -113,7 +113,12 @@ def build(args: argparse.Namespace) -> Scenario:
     settings = ChaosSettings(
         kinds=tuple(args.nemesis),
         duration=args.duration,
-        clients=ClientSettings(clients=args.clients, keys=args.keys, ops_per_key=args.ops_per_key),
+        clients=ClientSettings(
+            clients=args.clients,
+            keys=args.keys,
+            ops_per_key=args.ops_per_key,
+            retry=not args.no_retry,
+        ),
         check_time_limit=args.check_time_limit,
     )
     report_dir = (

@@ -75,7 +75,7 @@ def _header(doc: Mapping[str, Any]) -> str:
     verdict = str(doc.get("verdict"))
     settings = doc.get("settings", {})
     rows = "".join(
-        f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in settings.items()
+        f"<tr><th>{escape(k)}</th><td>{escape(_setting(v))}</td></tr>" for k, v in settings.items()
     )
     counts = doc.get("counts", {})
     count_text = ", ".join(f"{counts[o]} {o}" for o in ("ok", "fail", "info") if o in counts)
@@ -91,6 +91,12 @@ def _header(doc: Mapping[str, Any]) -> str:
         lines.append(f"<p><b>The run stopped early:</b> {escape(str(aborted))}</p>")
     lines.append(f"<table>{rows}</table>")
     return "\n".join(lines)
+
+
+def _setting(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    return str(value)
 
 
 def _checks(checks: Sequence[Mapping[str, Any]]) -> str:
