@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from node_harness import NodeProcess, call, free_port, write
 
 from raftkv.core import AppendRequest
-from raftkv.node.wire import PeerEnvelope, envelope_encoder
+from raftkv.node.wire import PeerEnvelope, envelope_encoder, stream_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -202,3 +203,50 @@ def test_openapi_lists_every_route(nodes: tuple[NodeProcess, NodeProcess]) -> No
 def test_prometheus_metrics_are_text(nodes: tuple[NodeProcess, NodeProcess]) -> None:
     status, text = call(nodes[0].addr, "GET", "/metrics")
     assert status == 200 and "raftkv_commit_index" in text and "raftkv_api_errors_total" in text
+
+
+async def stream_refusal(addr: str, frame: bytes | str) -> tuple[int | None, str]:
+    """Send one frame on `/raft/stream`; the close code and reason the node answers with."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"http://{addr}/raft/stream") as stream,
+    ):
+        if isinstance(frame, str):
+            await stream.send_str(frame)
+        else:
+            await stream.send_bytes(frame)
+        answer = await stream.receive(timeout=5)
+    assert answer.type is aiohttp.WSMsgType.CLOSE, answer
+    return answer.data, answer.extra
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "text"),
+    [
+        pytest.param(b"\x01\x02garbage", 1007, "invalid peer stream frame", id="garbage"),
+        pytest.param(stream_frame([envelope(to=5)]), 4409, "node 5", id="wrong-node"),
+        pytest.param(
+            stream_frame([envelope(to=0, storage_id="old")]), 4409, "storage old", id="wiped"
+        ),
+        pytest.param("{}", 1003, "binary frames only", id="text-frame"),
+    ],
+)
+async def test_a_bad_stream_frame_closes_the_stream_with_the_reason(
+    nodes: tuple[NodeProcess, NodeProcess], frame: bytes | str, code: int, text: str
+) -> None:
+    ready = nodes[0]
+    before = call(ready.addr, "GET", "/state")[1]
+    got_code, reason = await stream_refusal(ready.addr, frame)
+    assert got_code == code
+    assert text in reason
+    after = call(ready.addr, "GET", "/state")[1]
+    fields = ("role", "current_term", "last_log_index", "committed_index")
+    assert [after[f] for f in fields] == [before[f] for f in fields]
+
+
+def test_a_plain_get_of_the_stream_names_the_upgrade(
+    nodes: tuple[NodeProcess, NodeProcess],
+) -> None:
+    status, got = call(nodes[0].addr, "GET", "/raft/stream")
+    assert (status, got["Err"]["code"]) == (400, "bad_request")
+    assert "Upgrade: websocket" in got["Err"]["message"]

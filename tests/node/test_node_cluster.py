@@ -95,6 +95,7 @@ def test_auth_token_guards_raft_and_admin_but_not_kv(cluster: Cluster) -> None:
         ("GET", "/admin/metrics"),
         ("POST", "/raft/append"),
         ("GET", "/raft/identity"),
+        ("GET", "/raft/stream"),  # before any upgrade: a stream never opens without it
     ]:
         status, body = call(node.addr, method, path, raw=b"")
         assert (status, body["Err"]["code"]) == (401, "unauthorized"), path
@@ -103,6 +104,10 @@ def test_auth_token_guards_raft_and_admin_but_not_kv(cluster: Cluster) -> None:
     status, body = call(node.addr, "GET", "/admin/metrics", token=TOKEN)
     assert status == 200 and body["Ok"]["node_id"] == 1
     assert body["Ok"]["peers_up"].get("0") is True  # it answers its leader
+    # The token reaches the stream upgrade too: no node fell back to POSTs or was refused.
+    for member in cluster.nodes:
+        text = member.log_path.read_text(errors="replace")
+        assert "no /raft/stream" not in text and "peer stream refused" not in text
     assert call(node.addr, "POST", "/kv/read", {"key": "fw"})[0] == 200
 
 

@@ -23,16 +23,20 @@ from raftkv.core import (
 )
 from raftkv.node.raft_routes import SnapshotAssembler
 from raftkv.node.transport import PeerBook, PeerTransport
-from raftkv.node.wire import ApiFailure, PeerEnvelope, envelope_decoder
+from raftkv.node.wire import ApiFailure, PeerEnvelope, envelope_decoder, stream_frame_decoder
 
 META = SnapshotMeta(last_index=40, last_term=3, membership=EMPTY_MEMBERSHIP)
 SNAPSHOT = bytes(range(256)) * 14  # 3584 bytes: four chunks of 1000
 
 
 class Recorder:
-    def __init__(self, port: int) -> None:
+    """A peer that records what arrives; with `stream`, it also takes `/raft/stream`."""
+
+    def __init__(self, port: int, *, stream: bool = False) -> None:
         self.port = port
+        self.stream = stream
         self.received: list[tuple[str, PeerEnvelope, str | None]] = []
+        self.frames = 0
         self.arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -42,9 +46,21 @@ class Recorder:
         self.arrived.set()
         return web.Response()
 
+    async def handle_stream(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for frame in ws:
+            self.frames += 1
+            for env in stream_frame_decoder.decode(frame.data):
+                self.received.append((request.path, env, request.headers.get("Authorization")))
+            self.arrived.set()
+        return ws
+
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/raft/{kind}", self.handle)
+        if self.stream:
+            app.router.add_get("/raft/stream", self.handle_stream)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
@@ -83,9 +99,10 @@ async def wait_count(recorder: Recorder, count: int) -> None:
             await recorder.arrived.wait()
 
 
-async def test_messages_go_to_their_path_in_a_checked_envelope(
-    session: aiohttp.ClientSession,
+async def test_a_peer_without_the_stream_gets_posts_on_each_path(
+    session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="t")
     recorder = Recorder(free_port())
     await recorder.start()
     transport = transport_to(recorder.port, session, logging.getLogger("t"))
@@ -101,6 +118,8 @@ async def test_messages_go_to_their_path_in_a_checked_envelope(
         await recorder.stop()
     paths = [path for path, _, _ in recorder.received]
     assert paths == ["/raft/vote", "/raft/vote", "/raft/append"]
+    fallbacks = [r for r in caplog.records if "no /raft/stream" in r.getMessage()]
+    assert len(fallbacks) == 1
     _, env, auth = recorder.received[0]
     assert (env.cluster_id, env.frm, env.to, env.to_storage_id, auth) == (
         "c1",
@@ -164,3 +183,97 @@ async def test_a_peer_going_down_and_up_is_logged_once_each(
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count("peer down") == 1
     assert messages.count("peer up") == 1
+
+
+async def test_messages_stream_in_order_batched_with_the_token(
+    session: aiohttp.ClientSession,
+) -> None:
+    recorder = Recorder(free_port(), stream=True)
+    await recorder.start()
+    transport = transport_to(recorder.port, session, logging.getLogger("t"))
+    try:
+        transport.send(VoteRequest(term=2, frm=1, to=2, last_log_index=0, last_log_term=0))
+        await wait_count(recorder, 1)
+        for seq in range(300):  # queued in one go: they leave in a few frames
+            transport.send(AppendRequest(2, 1, 2, 0, 0, (), 0, seq))
+        await wait_count(recorder, 301)
+    finally:
+        await transport.close()
+        await recorder.stop()
+    assert {path for path, _, _ in recorder.received} == {"/raft/stream"}
+    seqs = [env.msg.seq for _, env, _ in recorder.received[1:]]  # type: ignore[union-attr]
+    assert seqs == list(range(300))
+    assert recorder.frames < 10
+    _, env, auth = recorder.received[0]
+    assert (env.cluster_id, env.frm, env.to, env.to_storage_id, auth) == (
+        "c1",
+        1,
+        2,
+        "s2",
+        "Bearer tok",
+    )
+    assert transport.sent_messages == 301
+
+
+async def test_a_snapshot_goes_as_posts_beside_the_stream(
+    session: aiohttp.ClientSession,
+) -> None:
+    recorder = Recorder(free_port(), stream=True)
+    await recorder.start()
+    transport = transport_to(recorder.port, session, logging.getLogger("t"))
+    try:
+        transport.send(SnapshotRequest(term=3, frm=1, to=2, meta=META, seq=9))
+        transport.send(AppendRequest(3, 1, 2, 0, 0, (), 0, 10))
+        await wait_count(recorder, 5)
+    finally:
+        await transport.close()
+        await recorder.stop()
+    paths = sorted(path for path, _, _ in recorder.received)
+    assert paths == ["/raft/snapshot"] * 4 + ["/raft/stream"]
+
+
+async def stream_then(port: int, action: str) -> web.AppRunner:
+    """A peer whose stream, once a frame arrived, is closed with a reason or goes silent."""
+
+    async def handle(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=action != "silent")
+        await ws.prepare(request)
+        await ws.receive()
+        if action == "close":
+            await ws.close(code=4409, message=b"addressed to node 2, this is node 3")
+        else:
+            await asyncio.sleep(30)  # reads nothing more, answers no ping
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/raft/stream", handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+@pytest.mark.parametrize(
+    ("action", "reason"),
+    [("close", "this is node 3"), ("silent", "stream failed")],
+)
+async def test_a_stream_the_peer_ends_or_abandons_marks_it_down(
+    session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, action: str, reason: str
+) -> None:
+    """`silent` is a peer that stopped reading (paused): the ping goes unanswered."""
+    port = free_port()
+    log = logging.getLogger("test.transport.stream")
+    caplog.set_level(logging.INFO, logger=log.name)
+    runner = await stream_then(port, action)
+    transport = transport_to(port, session, log)
+    try:
+        transport.send(AppendRequest(2, 1, 2, 0, 0, (), 0, 1))
+        async with asyncio.timeout(10):
+            while transport.peers_up().get(2, True):
+                await asyncio.sleep(0.02)
+    finally:
+        await transport.close()
+        await runner.cleanup()
+    downs = [r for r in caplog.records if r.getMessage() == "peer down"]
+    assert len(downs) == 1
+    assert reason in downs[0].fields["reason"]  # type: ignore[attr-defined]

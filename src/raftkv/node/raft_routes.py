@@ -1,22 +1,44 @@
-"""Inbound peer traffic: `/raft/vote`, `/raft/append`, `/raft/snapshot`, `/raft/identity`.
+"""Inbound peer traffic: `/raft/stream`, `/raft/vote`, `/raft/append`, `/raft/snapshot`,
+`/raft/identity`.
 
-The receiver checks the envelope (cluster, addressee, storage incarnation), queues the message
-for the driver and answers 200 at once: messages are one-way, a response is a message of its
-own. A mismatched envelope gets 409 `cluster_mismatch` and changes nothing.
+The receiver checks each envelope (cluster, addressee, storage incarnation) and queues the
+message for the driver: messages are one-way, a response is a message of its own. On a POST
+it answers 200 at once; a mismatched envelope gets 409 `cluster_mismatch` and changes nothing.
+`/raft/stream` is a WebSocket carrying frames of envelopes from one peer; a frame that cannot
+be decoded or is misaddressed closes the stream with a code and the reason, and nothing of
+that frame is stepped.
 """
 
 from __future__ import annotations
 
-import msgspec
-from aiohttp import web
+import contextlib
+import logging
 
-from raftkv.core import SnapshotRequest
+import msgspec
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from raftkv.core import Message, SnapshotRequest
 
 from .context import CTX_KEY, NodeContext, read_body
-from .wire import ApiFailure, Identity, PeerEnvelope, bad_request, envelope_decoder, ok
+from .logs import event
+from .wire import (
+    ApiFailure,
+    Identity,
+    PeerEnvelope,
+    bad_request,
+    envelope_decoder,
+    ok,
+    stream_frame_decoder,
+)
 
 RAFT_BODY_LIMIT = 8 * 1024 * 1024
-"""Appends are capped below 1 MiB by the core and snapshots are chunked; this is a backstop."""
+"""Appends are capped below 1 MiB by the core and snapshots are chunked; this is a backstop
+(also for one `/raft/stream` frame)."""
+STREAM_HEARTBEAT_S = 10.0
+"""The receiving side pings too, so a stream from a peer that vanished is not kept forever."""
+STREAMS_KEY = web.AppKey("raftkv_peer_streams", set[web.WebSocketResponse])
+CLOSE_MISADDRESSED = 4409
+"""WebSocket close code (application range) for a frame failing `check_envelope`."""
 
 
 class SnapshotAssembler:
@@ -72,11 +94,7 @@ async def raft_message(request: web.Request) -> web.Response:
         env = envelope_decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise bad_request(f"invalid peer envelope: {exc}") from exc
-    if env.msg is None:
-        raise bad_request("peer envelope carries no message")
-    check_envelope(ctx, env)
-    ctx.driver.peers.heard_from(env.frm, env.from_addr)
-    msg = env.msg
+    msg = accept_envelope(ctx, env)
     if isinstance(msg, SnapshotRequest) and env.chunk_total >= 0:
         assembled = request.app[ASSEMBLER_KEY].add(env, msg)
         if assembled is None:
@@ -84,6 +102,73 @@ async def raft_message(request: web.Request) -> web.Response:
         msg = assembled
     ctx.driver.step(msg)
     return web.Response(status=200)
+
+
+def accept_envelope(ctx: NodeContext, env: PeerEnvelope) -> Message:
+    """The envelope's message once it passed `check_envelope`; the sender's address noted."""
+    if env.msg is None:
+        raise bad_request("peer envelope carries no message")
+    check_envelope(ctx, env)
+    ctx.driver.peers.heard_from(env.frm, env.from_addr)
+    return env.msg
+
+
+async def raft_stream(request: web.Request) -> web.WebSocketResponse:
+    """Step the messages of each binary frame, in order, until the peer closes."""
+    ctx = request.app[CTX_KEY]
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        raise bad_request("/raft/stream is a WebSocket: send `Upgrade: websocket`")
+    stream = web.WebSocketResponse(
+        max_msg_size=RAFT_BODY_LIMIT, heartbeat=STREAM_HEARTBEAT_S, compress=False
+    )
+    await stream.prepare(request)
+    open_streams = request.app[STREAMS_KEY]
+    open_streams.add(stream)
+    try:
+        async for frame in stream:
+            if frame.type is WSMsgType.ERROR:  # e.g. a frame over the limit: aiohttp closed it
+                failure = str(stream.exception())
+                event(ctx.driver.log, "peer stream failed", logging.WARNING, reason=failure)
+                break
+            if frame.type is not WSMsgType.BINARY:
+                await _refuse(ctx, stream, WSCloseCode.UNSUPPORTED_DATA, "binary frames only")
+                break
+            try:
+                messages = _frame_messages(ctx, frame.data)
+            except ApiFailure as failure:
+                code = CLOSE_MISADDRESSED if failure.status == 409 else WSCloseCode.INVALID_TEXT
+                await _refuse(ctx, stream, code, failure.message)
+                break
+            for msg in messages:
+                ctx.driver.step(msg)
+    finally:
+        open_streams.discard(stream)
+    return stream
+
+
+def _frame_messages(ctx: NodeContext, data: bytes) -> list[Message]:
+    try:
+        envelopes = stream_frame_decoder.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise bad_request(f"invalid peer stream frame: {exc}") from exc
+    messages = [accept_envelope(ctx, env) for env in envelopes]
+    if any(env.chunk_total >= 0 for env in envelopes):
+        raise bad_request("snapshot chunks travel on /raft/snapshot, not on the stream")
+    return messages
+
+
+async def _refuse(ctx: NodeContext, stream: web.WebSocketResponse, code: int, reason: str) -> None:
+    event(ctx.driver.log, "peer stream refused", logging.WARNING, code=code, reason=reason)
+    # A close reason is limited to 123 bytes by the protocol.
+    await stream.close(code=code, message=reason.encode()[:123])
+
+
+async def close_streams(app: web.Application) -> None:
+    """On shutdown: peers see a clean close (and reconnect elsewhere or later)."""
+    streams = app[STREAMS_KEY]
+    for stream in list(streams):
+        with contextlib.suppress(Exception):
+            await stream.close(code=WSCloseCode.GOING_AWAY, message=b"node stopping")
 
 
 async def raft_identity(request: web.Request) -> web.Response:
@@ -102,6 +187,9 @@ ASSEMBLER_KEY = web.AppKey("raftkv_snapshot_assembler", SnapshotAssembler)
 
 def add_raft_routes(app: web.Application) -> None:
     app[ASSEMBLER_KEY] = SnapshotAssembler()
+    app[STREAMS_KEY] = set()
+    app.on_shutdown.append(close_streams)
+    app.router.add_get("/raft/stream", raft_stream)
     for path in ("/raft/vote", "/raft/append", "/raft/snapshot"):
         app.router.add_post(path, raft_message)
     app.router.add_get("/raft/identity", raft_identity)

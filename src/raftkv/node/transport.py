@@ -1,17 +1,24 @@
-"""Outbound peer transport: one-way Raft messages POSTed as msgpack envelopes.
+"""Outbound peer transport: Raft messages to each peer over one WebSocket, `/raft/stream`.
 
-Each peer gets a sender with a bounded queue and a few worker tasks sharing one keep-alive
-session, so a few requests are in flight per peer (the core tolerates reordering and loss).
-An unreachable peer is retried with a backoff capped at the heartbeat interval, so a restarted
-node is heard from quickly; the log says once when a peer goes down and once when it is back.
+Each peer gets a sender with a bounded queue and one task that writes whatever is queued as a
+single frame (a msgpack array of envelopes), so a busy leader batches without a linger timer
+and a follower receives its appends in order. Messages are one-way: a response is a message
+of the peer's own, on its own stream. Snapshots travel as chunked POSTs to `/raft/snapshot`
+from a task of their own (only the newest waits); a peer without `/raft/stream` (404/405 on the upgrade) gets every message as a POST, as
+before the stream existed. An unreachable peer is retried with a backoff capped at the
+heartbeat interval, so a restarted node is heard from quickly; the log says once when a peer
+goes down and once when it is back. A ping every `request_timeout_s` notices a peer that
+stopped reading (paused, or cut off by a partition).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -29,18 +36,22 @@ from raftkv.core import (
 )
 
 from .logs import event
-from .wire import PeerEnvelope, envelope_encoder
+from .wire import PeerEnvelope, envelope_encoder, stream_frame
 
-WORKERS_PER_PEER = 3
 QUEUE_LIMIT = 4096
 """Messages queued for one peer; beyond it the oldest are dropped (Raft resends)."""
 FIRST_BACKOFF_S = 0.01
+STREAM_PATH = "/raft/stream"
+STREAM_FRAME_BYTES = 4 * 1024 * 1024
+"""A frame closes before it would pass this size; appends are below 1 MiB each and the
+receiver takes frames up to `RAFT_BODY_LIMIT` (8 MiB)."""
+STREAM_CLOSE_S = 1.0
 
 SnapshotSource = Callable[[], "tuple[SnapshotMeta, bytes] | None"]
 
 
 def raft_path(msg: Message) -> str:
-    """The `/raft/*` endpoint a message travels on (same split as the reference node)."""
+    """The POST endpoint of a message (same split as the reference node)."""
     if isinstance(msg, VoteRequest | VoteResponse | TimeoutNow):
         return "/raft/vote"
     if isinstance(msg, SnapshotRequest | SnapshotResponse):
@@ -78,17 +89,33 @@ class PeerDown(Exception):
     """A peer did not take a message (connection failure, timeout or refusal)."""
 
 
+class StreamUnsupported(Exception):
+    """The peer answered the `/raft/stream` upgrade with 404 or 405."""
+
+
+def _describe(exc: BaseException) -> str:
+    return type(exc).__name__ + (f": {exc}" if str(exc) else "")
+
+
 class PeerSender:
-    """The queue and workers of one peer."""
+    """The queue, the stream and the writing task of one peer."""
 
     def __init__(self, transport: PeerTransport, peer_id: int) -> None:
         self.peer_id = peer_id
         self._transport = transport
-        self._queue: asyncio.Queue[Message] = asyncio.Queue(QUEUE_LIMIT)
+        self._queue: deque[Message] = deque()
+        self._queued = asyncio.Event()
         self._down = False
         self._backoff_s = 0.0
         self._retry_at = 0.0
-        self._workers = [asyncio.create_task(self._work()) for _ in range(WORKERS_PER_PEER)]
+        self._stream: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._post_only = False
+        self._closing = False
+        self._snapshot: SnapshotRequest | None = None
+        self._snapshot_queued = asyncio.Event()
+        self._writer = asyncio.create_task(self._work())
+        self._snapshot_writer = asyncio.create_task(self._work_snapshots())
 
     @property
     def up(self) -> bool:
@@ -96,33 +123,153 @@ class PeerSender:
         return not self._down
 
     def enqueue(self, msg: Message) -> None:
-        if self._queue.full():
-            self._queue.get_nowait()
-        self._queue.put_nowait(msg)
+        if isinstance(msg, SnapshotRequest):
+            # Its own task: a long transfer must not hold up the heartbeats behind it.
+            self._snapshot = msg
+            self._snapshot_queued.set()
+            return
+        if len(self._queue) >= QUEUE_LIMIT:
+            self._queue.popleft()
+        self._queue.append(msg)
+        self._queued.set()
 
     async def close(self) -> None:
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._closing = True
+        tasks = [t for t in (self._writer, self._snapshot_writer, self._reader) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._drop_stream()
 
     async def _work(self) -> None:
         while True:
-            msg = await self._queue.get()
-            wait = self._retry_at - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            while not self._queue:
+                self._queued.clear()
+                await self._queued.wait()
+            await self._until_retry()
+            batch = list(self._queue)
+            self._queue.clear()
+            await self._attempt(self._deliver(batch))
+
+    async def _work_snapshots(self) -> None:
+        while True:
+            await self._snapshot_queued.wait()
+            self._snapshot_queued.clear()
+            await self._until_retry()
+            msg, self._snapshot = self._snapshot, None
+            if msg is not None:
+                await self._attempt(self._transport.deliver(self.peer_id, msg))
+
+    async def _until_retry(self) -> None:
+        wait = self._retry_at - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _attempt(self, delivery: Coroutine[None, None, None]) -> None:
+        try:
+            await delivery
+        except PeerDown as exc:
+            self._mark_down(str(exc))
+        else:
+            self._mark_up()
+
+    async def _deliver(self, msgs: list[Message]) -> None:
+        if not self._post_only:
             try:
-                await self._transport.deliver(self.peer_id, msg)
-            except PeerDown as exc:
-                self._mark_down(str(exc))
-            else:
-                self._mark_up()
+                await self._send_stream(msgs)
+                return
+            except StreamUnsupported:
+                self._post_only = True
+                event(
+                    self._transport.log, "peer has no /raft/stream; using POST", peer=self.peer_id
+                )
+        for msg in msgs:
+            await self._transport.deliver(self.peer_id, msg)
+
+    async def _send_stream(self, msgs: list[Message]) -> None:
+        transport = self._transport
+        stream = await self._connected()
+        frame: list[bytes] = []
+        size = 0
+        try:
+            for msg in msgs:
+                body = transport.envelope(msg)
+                if frame and size + len(body) > STREAM_FRAME_BYTES:
+                    await self._send_frame(stream, frame)
+                    frame, size = [], 0
+                frame.append(body)
+                size += len(body)
+            await self._send_frame(stream, frame)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            await self._drop_stream()
+            raise PeerDown(_describe(exc)) from exc
+        transport.sent_messages += len(msgs)
+
+    async def _send_frame(
+        self, stream: aiohttp.ClientWebSocketResponse, frame: list[bytes]
+    ) -> None:
+        # A peer that stopped reading fills the socket buffers; then the write waits for drain.
+        async with asyncio.timeout(self._transport.request_timeout_s):
+            await stream.send_bytes(stream_frame(frame))
+
+    async def _connected(self) -> aiohttp.ClientWebSocketResponse:
+        stream = self._stream
+        if stream is not None and not stream.closed:
+            return stream
+        transport = self._transport
+        addr = transport.peers.addr(self.peer_id)
+        if addr is None:
+            raise PeerDown("no address known")
+        try:
+            async with asyncio.timeout(transport.request_timeout_s):
+                stream = await transport.session.ws_connect(
+                    f"http://{addr}{STREAM_PATH}",
+                    headers=transport.auth_headers,
+                    heartbeat=transport.request_timeout_s,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=STREAM_CLOSE_S),
+                    compress=0,
+                )
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status in (404, 405):
+                raise StreamUnsupported from exc
+            raise PeerDown(f"HTTP {exc.status} on {STREAM_PATH}: {exc.message}") from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise PeerDown(_describe(exc)) from exc
+        self._stream = stream
+        self._reader = asyncio.create_task(self._read(stream))
+        return stream
+
+    async def _read(self, stream: aiohttp.ClientWebSocketResponse) -> None:
+        """Take the peer's control frames (pongs, close): it sends nothing else. A stream that
+        ends while in use marks the peer down with the reason the peer gave."""
+        while True:
+            frame = await stream.receive()
+            if frame.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING):
+                reason = f"stream closed by the peer ({frame.data}): {frame.extra or ''}"
+                break
+            if frame.type is aiohttp.WSMsgType.CLOSED:
+                reason = "stream closed"
+                break
+            if frame.type is aiohttp.WSMsgType.ERROR:
+                reason = f"stream failed: {_describe(frame.data)}"
+                break
+        if self._stream is stream:
+            self._stream = None
+        if not self._closing:
+            self._mark_down(reason)
+        with contextlib.suppress(Exception):
+            await stream.close()
+
+    async def _drop_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                await stream.close()
 
     def _mark_down(self, reason: str) -> None:
         # What is queued will be stale by the time the peer answers again (the core resends
         # what matters); delivering it first would only delay the fresh messages.
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        self._queue.clear()
         cap = self._transport.backoff_cap_s
         self._backoff_s = min(cap, self._backoff_s * 2 if self._backoff_s else FIRST_BACKOFF_S)
         self._retry_at = time.monotonic() + self._backoff_s
@@ -163,12 +310,12 @@ class PeerTransport:
         self.log = log
         self.backoff_cap_s = backoff_cap_s
         self.sent_messages = 0
-        self._session = session
-        self._headers = {"Content-Type": "application/msgpack"}
-        if auth_token is not None:
-            self._headers["Authorization"] = f"Bearer {auth_token}"
+        self.session = session
+        self.auth_headers = {} if auth_token is None else {"Authorization": f"Bearer {auth_token}"}
+        self._headers = {"Content-Type": "application/msgpack", **self.auth_headers}
         self._snapshot_source = snapshot_source
         self._chunk_bytes = chunk_bytes
+        self.request_timeout_s = request_timeout_s
         self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
         self._senders: dict[int, PeerSender] = {}
 
@@ -195,7 +342,7 @@ class PeerTransport:
         if isinstance(msg, SnapshotRequest):
             await self._deliver_snapshot(url, msg)
             return
-        await self._post(url, self._envelope(msg))
+        await self._post(url, self.envelope(msg))
         self.sent_messages += 1
 
     async def _deliver_snapshot(self, url: str, msg: SnapshotRequest) -> None:
@@ -209,10 +356,10 @@ class PeerTransport:
         offsets = range(0, max(len(data), 1), self._chunk_bytes)
         for offset in offsets:
             chunk = msgspec.structs.replace(msg, data=data[offset : offset + self._chunk_bytes])
-            await self._post(url, self._envelope(chunk, offset=offset, total=len(data)))
+            await self._post(url, self.envelope(chunk, offset=offset, total=len(data)))
         self.sent_messages += 1
 
-    def _envelope(self, msg: Message, *, offset: int = 0, total: int = -1) -> bytes:
+    def envelope(self, msg: Message, *, offset: int = 0, total: int = -1) -> bytes:
         return envelope_encoder.encode(
             PeerEnvelope(
                 cluster_id=self.peers.cluster_id,
@@ -228,11 +375,11 @@ class PeerTransport:
 
     async def _post(self, url: str, body: bytes) -> None:
         try:
-            async with self._session.post(
+            async with self.session.post(
                 url, data=body, headers=self._headers, timeout=self._timeout
             ) as resp:
                 answer = await resp.read()
                 if resp.status != 200:
                     raise PeerDown(f"HTTP {resp.status}: {answer[:200].decode(errors='replace')}")
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise PeerDown(type(exc).__name__ + (f": {exc}" if str(exc) else "")) from exc
+            raise PeerDown(_describe(exc)) from exc

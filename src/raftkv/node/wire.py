@@ -89,6 +89,15 @@ class Identity(msgspec.Struct, frozen=True):
 
 envelope_encoder = msgspec.msgpack.Encoder()
 envelope_decoder = msgspec.msgpack.Decoder(PeerEnvelope)
+stream_frame_decoder = msgspec.msgpack.Decoder(list[PeerEnvelope])
+"""A `/raft/stream` frame: a msgpack array of envelopes, in the order they were sent."""
+
+
+def stream_frame(encoded_envelopes: list[bytes]) -> bytes:
+    """One `/raft/stream` frame from envelopes encoded one by one."""
+    return envelope_encoder.encode([msgspec.Raw(body) for body in encoded_envelopes])
+
+
 json_encoder = msgspec.json.Encoder()
 
 
