@@ -63,7 +63,7 @@ CUT = iptables.Cut("node-0", "127.0.0.11", "node-1", "127.0.0.12", 4100)
 
 def test_add_command_drops_only_the_sources_connections_to_the_peer_port() -> None:
     assert iptables.add_command(CUT, "raftkv-chaos-7-ab") == [
-        "iptables", "-w", "-A", "INPUT", "-i", "lo", "-s", "127.0.0.11", "-d", "127.0.0.12",
+        "iptables", "-w", "-I", "INPUT", "1", "-i", "lo", "-s", "127.0.0.11", "-d", "127.0.0.12",
         "-p", "tcp", "--dport", "4100", "-m", "comment", "--comment", "raftkv-chaos-7-ab",
         "-j", "DROP",
     ]  # fmt: skip

@@ -69,6 +69,14 @@ ENDPOINTS: list[tuple[str, str, str, type | None, type | None, bool]] = [
     ("get", "/admin/metrics", "Raft metrics of this node", None, None, True),
     ("get", "/metrics", "Prometheus metrics (text)", None, None, False),
     (
+        "get",
+        "/raft/stream",
+        "Peer stream: a WebSocket whose binary frames are msgpack arrays of envelopes",
+        None,
+        None,
+        False,
+    ),
+    (
         "post",
         "/raft/vote",
         "Peer RPC: vote, pre-vote, TimeoutNow (msgpack envelope)",

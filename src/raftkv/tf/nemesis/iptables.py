@@ -46,7 +46,7 @@ def run_tag(token: str, pid: int | None = None) -> str:
 
 
 def rule_args(cut: Cut, tag: str) -> list[str]:
-    """The match and target of one rule (after `-A INPUT` / `-D INPUT`)."""
+    """The match and target of one rule (after `-I INPUT 1` / `-D INPUT`)."""
     return [
         "-i", "lo",
         "-s", cut.source_host,
@@ -59,7 +59,9 @@ def rule_args(cut: Cut, tag: str) -> list[str]:
 
 
 def add_command(cut: Cut, tag: str) -> list[str]:
-    return ["iptables", "-w", "-A", "INPUT", *rule_args(cut, tag)]
+    # First in the chain: a host rule accepting ESTABLISHED traffic must not let the peers'
+    # long-lived streams through a cut.
+    return ["iptables", "-w", "-I", "INPUT", "1", *rule_args(cut, tag)]
 
 
 def tagged_rules(listing: str, owns: Callable[[str], bool]) -> list[str]:
