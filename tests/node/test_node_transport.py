@@ -4,6 +4,7 @@ reassembly, and one log line per peer going down or coming back."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -90,6 +91,21 @@ def transport_to(port: int, session: aiohttp.ClientSession, log: logging.Logger)
         request_timeout_s=1.0,
         log=log,
     )
+
+
+@contextlib.asynccontextmanager
+async def recorded(
+    session: aiohttp.ClientSession, *, stream: bool
+) -> AsyncIterator[tuple[Recorder, PeerTransport]]:
+    """A recording peer and a transport to it, both stopped afterwards."""
+    recorder = Recorder(free_port(), stream=stream)
+    await recorder.start()
+    transport = transport_to(recorder.port, session, logging.getLogger("t"))
+    try:
+        yield recorder, transport
+    finally:
+        await transport.close()
+        await recorder.stop()
 
 
 async def wait_count(recorder: Recorder, count: int) -> None:
@@ -188,18 +204,12 @@ async def test_a_peer_going_down_and_up_is_logged_once_each(
 async def test_messages_stream_in_order_batched_with_the_token(
     session: aiohttp.ClientSession,
 ) -> None:
-    recorder = Recorder(free_port(), stream=True)
-    await recorder.start()
-    transport = transport_to(recorder.port, session, logging.getLogger("t"))
-    try:
+    async with recorded(session, stream=True) as (recorder, transport):
         transport.send(VoteRequest(term=2, frm=1, to=2, last_log_index=0, last_log_term=0))
         await wait_count(recorder, 1)
         for seq in range(300):  # queued in one go: they leave in a few frames
             transport.send(AppendRequest(2, 1, 2, 0, 0, (), 0, seq))
         await wait_count(recorder, 301)
-    finally:
-        await transport.close()
-        await recorder.stop()
     assert {path for path, _, _ in recorder.received} == {"/raft/stream"}
     seqs = [env.msg.seq for _, env, _ in recorder.received[1:]]  # type: ignore[union-attr]
     assert seqs == list(range(300))
@@ -218,16 +228,10 @@ async def test_messages_stream_in_order_batched_with_the_token(
 async def test_a_snapshot_goes_as_posts_beside_the_stream(
     session: aiohttp.ClientSession,
 ) -> None:
-    recorder = Recorder(free_port(), stream=True)
-    await recorder.start()
-    transport = transport_to(recorder.port, session, logging.getLogger("t"))
-    try:
+    async with recorded(session, stream=True) as (recorder, transport):
         transport.send(SnapshotRequest(term=3, frm=1, to=2, meta=META, seq=9))
         transport.send(AppendRequest(3, 1, 2, 0, 0, (), 0, 10))
         await wait_count(recorder, 5)
-    finally:
-        await transport.close()
-        await recorder.stop()
     paths = sorted(path for path, _, _ in recorder.received)
     assert paths == ["/raft/snapshot"] * 4 + ["/raft/stream"]
 
