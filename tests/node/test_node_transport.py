@@ -281,3 +281,21 @@ async def test_a_stream_the_peer_ends_or_abandons_marks_it_down(
     downs = [r for r in caplog.records if r.getMessage() == "peer down"]
     assert len(downs) == 1
     assert reason in downs[0].fields["reason"]  # type: ignore[attr-defined]
+
+
+async def test_a_peer_moved_by_the_membership_is_streamed_to_at_its_new_address(
+    session: aiohttp.ClientSession,
+) -> None:
+    async with recorded(session, stream=True) as (old, transport):
+        transport.send(AppendRequest(2, 1, 2, 0, 0, (), 0, 1))
+        await wait_count(old, 1)
+        new = Recorder(free_port(), stream=True)
+        await new.start()
+        try:
+            transport.peers.members[2] = NodeInfo(addr=f"127.0.0.1:{new.port}", storage_id="s2")
+            transport.send(AppendRequest(2, 1, 2, 0, 0, (), 0, 2))
+            await wait_count(new, 1)
+        finally:
+            await new.stop()
+    assert [env.msg.seq for _, env, _ in old.received] == [1]  # type: ignore[union-attr]
+    assert [env.msg.seq for _, env, _ in new.received] == [2]  # type: ignore[union-attr]

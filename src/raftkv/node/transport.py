@@ -109,6 +109,7 @@ class PeerSender:
         self._backoff_s = 0.0
         self._retry_at = 0.0
         self._stream: aiohttp.ClientWebSocketResponse | None = None
+        self._stream_addr = ""
         self._reader: asyncio.Task[None] | None = None
         self._post_only = False
         self._closing = False
@@ -213,11 +214,13 @@ class PeerSender:
             await stream.send_bytes(stream_frame(frame))
 
     async def _connected(self) -> aiohttp.ClientWebSocketResponse:
-        stream = self._stream
-        if stream is not None and not stream.closed:
-            return stream
+        """The open stream to the peer's current address, opened anew when needed."""
         transport = self._transport
         addr = transport.peers.addr(self.peer_id)
+        stream = self._stream
+        if stream is not None and not stream.closed and addr == self._stream_addr:
+            return stream
+        await self._drop_stream()  # the membership moved the peer: a stream per address
         if addr is None:
             raise PeerDown("no address known")
         try:
@@ -235,7 +238,7 @@ class PeerSender:
             raise PeerDown(f"HTTP {exc.status} on {STREAM_PATH}: {exc.message}") from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise PeerDown(_describe(exc)) from exc
-        self._stream = stream
+        self._stream, self._stream_addr = stream, addr
         self._reader = asyncio.create_task(self._read(stream))
         return stream
 
@@ -253,9 +256,10 @@ class PeerSender:
             if frame.type is aiohttp.WSMsgType.ERROR:
                 reason = f"stream failed: {_describe(frame.data)}"
                 break
-        if self._stream is stream:
+        current = self._stream is stream  # not one this sender replaced or dropped itself
+        if current:
             self._stream = None
-        if not self._closing:
+        if current and not self._closing:
             self._mark_down(reason)
         with contextlib.suppress(Exception):
             await stream.close()
