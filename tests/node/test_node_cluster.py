@@ -206,3 +206,26 @@ def test_a_wiped_node_is_refused_by_its_peers(cluster: Cluster) -> None:
     assert (state["current_term"], state["last_log_index"], state["cluster_id"]) == (0, 0, None)
     leader = cluster.leader(exclude=2)
     assert write(leader.addr, "after-wipe", "v", 1, "wipe-client")[0] == 200
+
+
+def test_a_node_stops_promptly_while_a_peer_is_paused(tmp_path: Path) -> None:
+    """The leader streams to the paused follower and the follower to it: closing either
+    waits for an answer that cannot come, so each wait is bounded and the node still exits
+    within seconds (about 1 s here; the bound only catches a hang)."""
+    cluster = make_cluster(tmp_path, 3)
+    try:
+        cluster.start_all()
+        cluster.form()
+        stopping = cluster.leader()
+        paused = cluster.followers(stopping)[0]
+        assert write(stopping.addr, "k", "v", 1)[0] == 200  # every stream is open and in use
+        paused.signal(signal.SIGSTOP)
+        started = time.monotonic()
+        stopping.signal(signal.SIGTERM)
+        assert stopping.wait_exit(8) == 0
+        assert time.monotonic() - started < 5
+    finally:
+        for node in cluster.nodes:
+            if node.proc is not None and node.proc.poll() is None:
+                node.signal(signal.SIGCONT)
+        cluster.stop_all()

@@ -11,7 +11,7 @@ that frame is stepped.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import logging
 
 import msgspec
@@ -36,6 +36,8 @@ RAFT_BODY_LIMIT = 8 * 1024 * 1024
 (also for one `/raft/stream` frame)."""
 STREAM_HEARTBEAT_S = 10.0
 """The receiving side pings too, so a stream from a peer that vanished is not kept forever."""
+STREAM_CLOSE_S = 1.0
+"""How long a close waits for the peer's answer (a paused peer must not hold up a stop)."""
 STREAMS_KEY = web.AppKey("raftkv_peer_streams", set[web.WebSocketResponse])
 CLOSE_MISADDRESSED = 4409
 """WebSocket close code (application range) for a frame failing `check_envelope`."""
@@ -119,7 +121,10 @@ async def raft_stream(request: web.Request) -> web.WebSocketResponse:
     if request.headers.get("Upgrade", "").lower() != "websocket":
         raise bad_request("/raft/stream is a WebSocket: send `Upgrade: websocket`")
     stream = web.WebSocketResponse(
-        max_msg_size=RAFT_BODY_LIMIT, heartbeat=STREAM_HEARTBEAT_S, compress=False
+        timeout=STREAM_CLOSE_S,
+        max_msg_size=RAFT_BODY_LIMIT,
+        heartbeat=STREAM_HEARTBEAT_S,
+        compress=False,
     )
     await stream.prepare(request)
     open_streams = request.app[STREAMS_KEY]
@@ -151,10 +156,9 @@ def _frame_messages(ctx: NodeContext, data: bytes) -> list[Message]:
         envelopes = stream_frame_decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise bad_request(f"invalid peer stream frame: {exc}") from exc
-    messages = [accept_envelope(ctx, env) for env in envelopes]
     if any(env.chunk_total >= 0 for env in envelopes):
         raise bad_request("snapshot chunks travel on /raft/snapshot, not on the stream")
-    return messages
+    return [accept_envelope(ctx, env) for env in envelopes]
 
 
 async def _refuse(ctx: NodeContext, stream: web.WebSocketResponse, code: int, reason: str) -> None:
@@ -166,9 +170,10 @@ async def _refuse(ctx: NodeContext, stream: web.WebSocketResponse, code: int, re
 async def close_streams(app: web.Application) -> None:
     """On shutdown: peers see a clean close (and reconnect elsewhere or later)."""
     streams = app[STREAMS_KEY]
-    for stream in list(streams):
-        with contextlib.suppress(Exception):
-            await stream.close(code=WSCloseCode.GOING_AWAY, message=b"node stopping")
+    closing = [
+        stream.close(code=WSCloseCode.GOING_AWAY, message=b"node stopping") for stream in streams
+    ]
+    await asyncio.gather(*closing, return_exceptions=True)
 
 
 async def raft_identity(request: web.Request) -> web.Response:

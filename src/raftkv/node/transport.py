@@ -4,11 +4,11 @@ Each peer gets a sender with a bounded queue and one task that writes whatever i
 single frame (a msgpack array of envelopes), so a busy leader batches without a linger timer
 and a follower receives its appends in order. Messages are one-way: a response is a message
 of the peer's own, on its own stream. Snapshots travel as chunked POSTs to `/raft/snapshot`
-from a task of their own (only the newest waits); a peer without `/raft/stream` (404/405 on the upgrade) gets every message as a POST, as
-before the stream existed. An unreachable peer is retried with a backoff capped at the
-heartbeat interval, so a restarted node is heard from quickly; the log says once when a peer
-goes down and once when it is back. A ping every `request_timeout_s` notices a peer that
-stopped reading (paused, or cut off by a partition).
+from a task of their own (only the newest waits); a peer without `/raft/stream` (404 or 405
+on the upgrade) gets every message as a POST. An unreachable peer is retried with a backoff
+capped at the heartbeat interval, so a restarted node is heard from quickly; the log says once
+when a peer goes down and once when it is back. A ping every `request_timeout_s` notices a
+peer that stopped reading (paused, or cut off by a partition).
 """
 
 from __future__ import annotations
