@@ -22,6 +22,8 @@ from raftkv.core import Message, SnapshotRequest
 from .context import CTX_KEY, NodeContext, read_body
 from .logs import event
 from .wire import (
+    STREAM_CLOSE_S,
+    STREAM_PATH,
     ApiFailure,
     Identity,
     PeerEnvelope,
@@ -36,8 +38,6 @@ RAFT_BODY_LIMIT = 8 * 1024 * 1024
 (also for one `/raft/stream` frame)."""
 STREAM_HEARTBEAT_S = 10.0
 """The receiving side pings too, so a stream from a peer that vanished is not kept forever."""
-STREAM_CLOSE_S = 1.0
-"""How long a close waits for the peer's answer (a paused peer must not hold up a stop)."""
 STREAMS_KEY = web.AppKey("raftkv_peer_streams", set[web.WebSocketResponse])
 CLOSE_MISADDRESSED = 4409
 """WebSocket close code (application range) for a frame failing `check_envelope`."""
@@ -119,7 +119,7 @@ async def raft_stream(request: web.Request) -> web.WebSocketResponse:
     """Step the messages of each binary frame, in order, until the peer closes."""
     ctx = request.app[CTX_KEY]
     if request.headers.get("Upgrade", "").lower() != "websocket":
-        raise bad_request("/raft/stream is a WebSocket: send `Upgrade: websocket`")
+        raise bad_request(f"{STREAM_PATH} is a WebSocket: send `Upgrade: websocket`")
     stream = web.WebSocketResponse(
         timeout=STREAM_CLOSE_S,
         max_msg_size=RAFT_BODY_LIMIT,
@@ -194,7 +194,7 @@ def add_raft_routes(app: web.Application) -> None:
     app[ASSEMBLER_KEY] = SnapshotAssembler()
     app[STREAMS_KEY] = set()
     app.on_shutdown.append(close_streams)
-    app.router.add_get("/raft/stream", raft_stream)
+    app.router.add_get(STREAM_PATH, raft_stream)
     for path in ("/raft/vote", "/raft/append", "/raft/snapshot"):
         app.router.add_post(path, raft_message)
     app.router.add_get("/raft/identity", raft_identity)

@@ -36,16 +36,14 @@ from raftkv.core import (
 )
 
 from .logs import event
-from .wire import PeerEnvelope, envelope_encoder, stream_frame
+from .wire import STREAM_CLOSE_S, STREAM_PATH, PeerEnvelope, envelope_encoder, stream_frame
 
 QUEUE_LIMIT = 4096
 """Messages queued for one peer; beyond it the oldest are dropped (Raft resends)."""
 FIRST_BACKOFF_S = 0.01
-STREAM_PATH = "/raft/stream"
 STREAM_FRAME_BYTES = 4 * 1024 * 1024
 """A frame closes before it would pass this size; appends are below 1 MiB each and the
 receiver takes frames up to `RAFT_BODY_LIMIT` (8 MiB)."""
-STREAM_CLOSE_S = 1.0
 
 SnapshotSource = Callable[[], "tuple[SnapshotMeta, bytes] | None"]
 

@@ -89,6 +89,10 @@ class Identity(msgspec.Struct, frozen=True):
 
 envelope_encoder = msgspec.msgpack.Encoder()
 envelope_decoder = msgspec.msgpack.Decoder(PeerEnvelope)
+STREAM_PATH = "/raft/stream"
+STREAM_CLOSE_S = 1.0
+"""How long either end of a stream waits for the other's close answer: a paused peer must not
+hold up a stop."""
 stream_frame_decoder = msgspec.msgpack.Decoder(list[PeerEnvelope])
 """A `/raft/stream` frame: a msgpack array of envelopes, in the order they were sent."""
 
