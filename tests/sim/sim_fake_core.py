@@ -107,6 +107,9 @@ class SoloCore:
     def step(self, msg: Message) -> None:
         pass
 
+    def connection_lost(self, peer: int) -> bool:
+        return False  # one voter: no leader to lose
+
     def propose(self, data: bytes) -> tuple[int, int]:
         if self.role != Role.LEADER:
             raise NotLeader(None)

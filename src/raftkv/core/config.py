@@ -20,6 +20,14 @@ class CoreConfig:
     """A learner further than this behind the leader is refused promotion (409 learner_lagging)."""
     pre_vote: bool = True
     check_quorum: bool = True
+    campaign_on_leader_disconnect: bool = True
+    """A follower told that its leader's connection ended abruptly (`connection_lost`)
+    campaigns within election_timeout_min / 4 instead of waiting out its election timeout."""
+
+    @property
+    def disconnect_campaign_max(self) -> int:
+        """The early campaign's random delay is drawn from [0, this)."""
+        return max(1, self.election_timeout_min // 4)
 
     def validate(self) -> None:
         """Raise ValueError naming the first unusable field."""

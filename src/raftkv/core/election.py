@@ -10,7 +10,7 @@ from . import roles
 from .messages import VoteRequest, VoteResponse
 from .quorum import VoteResult, joint_vote_result
 from .state import NodeState
-from .types import HardState, Role
+from .types import HardState, NodeId, Role
 
 
 def tick_election(st: NodeState) -> None:
@@ -45,6 +45,27 @@ def start_election(st: NodeState, pre_vote: bool, transfer: bool) -> None:
         else:
             st.send_persisted(req)  # (term, vote) must be durable before it leaves
     check_votes(st)
+
+
+def connection_lost(st: NodeState, peer: NodeId) -> bool:
+    """The runtime's hint that `peer`'s connection ended without a goodbye, as when its
+    process dies. A follower of `peer` drops its lease and campaigns after a random delay
+    below `disconnect_campaign_max` instead of the whole timeout; returns whether it did.
+
+    Only liveness rests on the hint. A wrong one costs a pre-vote that fails (the other
+    followers are still in lease, the leader refuses) and the next append restores the timer.
+    The random delay keeps followers that all saw the same crash from splitting the vote."""
+    if (
+        not st.cfg.campaign_on_leader_disconnect
+        or st.role is not Role.FOLLOWER
+        or peer != st.leader_id
+        or not st.can_campaign()
+    ):
+        return False
+    st.lease_until = min(st.lease_until, st.now)
+    early = st.now + st.rng.randrange(st.cfg.disconnect_campaign_max)
+    st.election_deadline = min(st.election_deadline, early)
+    return True
 
 
 def in_lease(st: NodeState) -> bool:

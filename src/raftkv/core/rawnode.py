@@ -164,6 +164,11 @@ class RawNode:
             return
         _dispatch(st, msg)
 
+    def connection_lost(self, peer: NodeId) -> bool:
+        """Hint: `peer`'s connection ended without a close handshake (see
+        `election.connection_lost`); True when this follower will campaign early."""
+        return election.connection_lost(self._st, peer)
+
     def initialize(self, info: NodeInfo, cluster_id: str) -> int:
         """Create the cluster {self}: the membership entry at index 1 (term 1), then lead."""
         st = self._st

@@ -15,6 +15,7 @@ from raftkv.core import BootState, CoreConfig, NodeId, NodeInfo, Role
 from .checkers import CheckerSet
 from .clients import Clients
 from .events import EventLog
+from .hints import Hints
 from .network import Network
 from .node import SimNode, make_core
 from .options import TICK_MS, SimOptions
@@ -45,6 +46,7 @@ class Cluster:
         self.storage_rng = random.Random(seeds[1])
         self.clients = Clients(random.Random(seeds[2]), options.workload)
         self.core_rng = random.Random(seeds[5])
+        self.hints = Hints(random.Random(seeds[6]), options.network)
         self.checkers = CheckerSet()
         self.events = EventLog()
         self.now = 0
@@ -102,6 +104,7 @@ class Cluster:
         node = self.nodes.pop(node_id)
         node.storage.crash()
         self.record(node_id, "crash")
+        self.hints.on_crash(node_id, self.nodes, self.network.blocked, self.now)
         self.checkers.on_crash(node_id, node.storage.hard_state.term)
         self.clients.on_crash(node_id)
 
@@ -132,6 +135,10 @@ class Cluster:
                 events.add(step_no, msg.to, "recv", msg)
                 node.core.step(msg)
                 node.watch_role()
+        for to, peer in self.hints.due(self.now):
+            node = nodes.get(to)
+            if node is not None and node.core.connection_lost(peer):
+                events.add(step_no, to, "disconnect", f"leader {peer}'s connection closed")
 
     def complete_writes(self) -> None:
         now = self.now

@@ -40,6 +40,16 @@ class FaultInjector:
                 cluster.record(-1, "heal")
         elif faults.partition and rng.random() < faults.partition:
             self._partition(cluster)
+        if faults.false_disconnect and rng.random() < faults.false_disconnect:
+            self._false_disconnect(cluster)
+
+    def _false_disconnect(self, cluster: Cluster) -> None:
+        """A live node hears that a live peer's connection was lost (a reset, not a crash)."""
+        ids = sorted(cluster.nodes)
+        if len(ids) < 2:
+            return
+        to, peer = self.rng.sample(ids, 2)
+        cluster.hints.push(to, peer, cluster.now)
 
     def _crash_one(self, cluster: Cluster) -> None:
         ids = sorted(cluster.nodes)

@@ -6,6 +6,7 @@ sub-seeds of the components, so a seed (plus the same flags) replays the same ru
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import asdict, dataclass
 
@@ -41,6 +42,8 @@ class Faults:
     """Probability that one write completes without delay."""
     membership: float = 0.0
     """Probability per operator turn (every few steps) of a membership change or transfer."""
+    false_disconnect: float = 0.0
+    """Probability per step that a live node is told a live peer's connection was lost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,7 @@ class SimOptions:
     workload: Workload
     snapshot_every: int
     sub_seeds: tuple[int, ...]
-    """Seeds of: network, storage, clients, operator, faults, cores."""
+    """Seeds of: network, storage, clients, operator, faults, cores, connection-loss hints."""
 
     def describe(self) -> str:
         c, n, f, w = self.config, self.network, self.faults, self.workload
@@ -63,10 +66,11 @@ class SimOptions:
             f"seed={self.seed} nodes={self.nodes} steps={self.steps} "
             f"liveness_steps={self.liveness_steps} tick={TICK_MS}ms "
             f"heartbeat={c.heartbeat_interval} election={c.election_timeout_min}-"
-            f"{c.election_timeout_max} loss={n.loss:.3f} dup={n.duplicate:.3f} "
+            f"{c.election_timeout_max} disconnect_hints={c.campaign_on_leader_disconnect} loss={n.loss:.3f} dup={n.duplicate:.3f} "
             f"delay={n.delay_min}-{n.delay_max} long_delay={n.long_delay:.3f} "
             f"crash={f.crash:.4f} partition={f.partition:.4f} asym={f.asymmetric:.2f} "
             f"fsync<={f.persist_max} membership={f.membership:.4f} "
+            f"false_disconnect={f.false_disconnect:.4f} "
             f"snapshot_every={self.snapshot_every} clients={w.clients} op_rate={w.op_rate:.2f} "
             f"reads={w.read_ratio:.2f} keys={w.keys}"
         )
@@ -100,7 +104,11 @@ def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOption
         deadline_ms=config.election_timeout_min * 6,
     )
     snapshot_every = rng.choice((0, 10, 40, 150))
-    sub_seeds = tuple(rng.getrandbits(63) for _ in range(6))
+    sub_seeds = tuple(rng.getrandbits(63) for _ in range(7))
+    false_disconnect = 0.0 if calm else rng.uniform(0.0, 0.004 * (5.0 if storm else 1.0))
+    faults = dataclasses.replace(faults, false_disconnect=false_disconnect)
+    # Half the seeds elect on timeouts alone: contested elections (split votes) stay common.
+    config = dataclasses.replace(config, campaign_on_leader_disconnect=rng.random() < 0.5)
     return SimOptions(
         seed=seed,
         nodes=drawn_nodes if nodes is None else nodes,

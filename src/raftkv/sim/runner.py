@@ -27,7 +27,16 @@ from .options import SimOptions
 
 Status = Literal["ok", "safety", "liveness", "linearizability", "error"]
 CONVERGENCE_CHECK_EVERY = 5
-STAT_KINDS = ("crash", "start", "destroy", "partition", "operator", "snapshot", "install")
+STAT_KINDS = (
+    "crash",
+    "start",
+    "destroy",
+    "partition",
+    "operator",
+    "snapshot",
+    "install",
+    "disconnect",
+)
 OPERATOR_EVERY = 5
 """The operator looks at the cluster every this many steps (it reads the leader's status)."""
 
