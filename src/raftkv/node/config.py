@@ -37,6 +37,10 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
     heartbeat_interval_ms: PositiveMs = 500
     election_timeout_min_ms: PositiveMs = 1500
     election_timeout_max_ms: PositiveMs = 3000
+    campaign_on_leader_disconnect: bool = True
+    """A follower whose leader's stream ends without a close handshake (the leader's process
+    died) campaigns within election_timeout_min / 4 instead of waiting out its timeout.
+    Pauses, partitions and machine failures close nothing: the timeout still finds those."""
     data_dir: str | None = None
     """Default: `raftkv-data-<node_id>` beside the config file."""
     bind_host: str = "0.0.0.0"
@@ -62,6 +66,7 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
             heartbeat_interval=self.heartbeat_interval_ms,
             election_timeout_min=self.election_timeout_min_ms,
             election_timeout_max=self.election_timeout_max_ms,
+            campaign_on_leader_disconnect=self.campaign_on_leader_disconnect,
             max_promote_lag=self.max_promote_lag,
         )
 

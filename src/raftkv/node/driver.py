@@ -110,6 +110,20 @@ class Driver:
         self._inbox.append(msg)
         self._wake.set()
 
+    def connection_lost(self, peer: int) -> None:
+        """`peer`'s stream ended without a close handshake; if it led, campaign early."""
+
+        def action(core: Any) -> None:
+            if core.connection_lost(peer):
+                event(
+                    self.log,
+                    "leader's connection closed abruptly; campaigning early",
+                    logging.WARNING,
+                    leader=peer,
+                )
+
+        self.submit(action)
+
     def submit(self, action: Action) -> None:
         """Run `action(core)` in the driver task, in order with every other input."""
         self._inbox.append(action)

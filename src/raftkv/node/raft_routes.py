@@ -129,11 +129,22 @@ async def raft_stream(request: web.Request) -> web.WebSocketResponse:
     await stream.prepare(request)
     open_streams = request.app[STREAMS_KEY]
     open_streams.add(stream)
+    sender: int | None = None
+    abrupt = False
     try:
-        async for frame in stream:
+        while True:
+            frame = await stream.receive()
+            if frame.type is WSMsgType.CLOSED:
+                # The connection ended without a close frame: the sender's process died (its
+                # kernel closed the socket) or the connection was torn down under it.
+                abrupt = True
+                break
+            if frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSING):
+                break
             if frame.type is WSMsgType.ERROR:  # e.g. a frame over the limit: aiohttp closed it
-                failure = str(stream.exception())
-                event(ctx.driver.log, "peer stream failed", logging.WARNING, reason=failure)
+                failure = stream.exception()
+                abrupt = isinstance(failure, ConnectionError)
+                event(ctx.driver.log, "peer stream failed", logging.WARNING, reason=str(failure))
                 break
             if frame.type is not WSMsgType.BINARY:
                 await _refuse(ctx, stream, WSCloseCode.UNSUPPORTED_DATA, "binary frames only")
@@ -146,8 +157,12 @@ async def raft_stream(request: web.Request) -> web.WebSocketResponse:
                 break
             for msg in messages:
                 ctx.driver.step(msg)
+            if messages:
+                sender = messages[-1].frm
     finally:
         open_streams.discard(stream)
+    if abrupt and sender is not None:
+        ctx.driver.connection_lost(sender)
     return stream
 
 
