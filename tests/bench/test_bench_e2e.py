@@ -131,8 +131,8 @@ def test_raftkv_vs_etcd_alternates_and_prints_ratios(tmp_path: Path) -> None:
     ratios = {row["workload"]: row for row in document["ratios_raftkv_over_etcd"]}
     assert set(ratios) == {"write-8", "read-64"} and ratios["write-8"]["ops_per_s"] > 0
     assert "raftkv/etcd" in done.stdout
-    _assert_failover(document, "raftkv")
-    _assert_failover(document, "etcd")
+    for system in ("raftkv", "raftkv-timeouts", "etcd"):
+        _assert_failover(document, system)
     assert document["settings"]["etcd_version"].startswith("3.")
 
 

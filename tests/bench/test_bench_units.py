@@ -17,6 +17,7 @@ from raftkv.bench.options import parse_options
 from raftkv.bench.protocol import EtcdProtocol, RaftkvProtocol, WriterSession, protocol_for
 from raftkv.bench.report import render
 from raftkv.bench.results import BenchResults, FailoverSummary, RunRecord
+from raftkv.bench.runner import failover_systems
 from raftkv.bench.stats import median, percentile, ratio
 from raftkv.bench.workloads import KEYS, WORKLOADS, parse_workloads
 
@@ -103,6 +104,12 @@ def test_success_checks(system: str, status: int, body: bytes, ok: bool) -> None
 def test_unknown_system_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown system"):
         protocol_for("zookeeper")
+
+
+def test_failover_adds_raftkv_on_timeouts_alone_beside_raftkv() -> None:
+    assert failover_systems(("raftkv", "etcd")) == ("raftkv", "raftkv-timeouts", "etcd")
+    assert failover_systems(("etcd",)) == ("etcd",)
+    assert failover_systems(("raftkv-timeouts", "raftkv")) == ("raftkv-timeouts", "raftkv")
 
 
 def test_workloads_parse_in_order_without_duplicates() -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 from .cluster import Timings
 from .workloads import WORKLOADS, Workload, parse_workloads
 
-SYSTEMS = ("raftkv", "etcd")
+SYSTEMS = ("raftkv", "raftkv-timeouts", "etcd")
+"""`raftkv-timeouts`: raftkv with campaign_on_leader_disconnect off (the failover phase adds
+it beside `raftkv`, so a crash failover is also compared on timeouts alone)."""
 
 
 @dataclass(frozen=True, slots=True)

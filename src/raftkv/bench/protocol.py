@@ -118,9 +118,15 @@ class EtcdProtocol(KvProtocol):
 
 
 def protocol_for(system: str) -> KvProtocol:
-    """The protocol of a system by name (`raftkv` or `etcd`)."""
-    protocols: dict[str, type[KvProtocol]] = {"raftkv": RaftkvProtocol, "etcd": EtcdProtocol}
+    """The protocol of a system by name (`raftkv`, `raftkv-timeouts` or `etcd`)."""
+    protocols: dict[str, type[KvProtocol]] = {
+        "raftkv": RaftkvProtocol,
+        "raftkv-timeouts": RaftkvProtocol,
+        "etcd": EtcdProtocol,
+    }
     try:
         return protocols[system]()
     except KeyError:
-        raise ValueError(f"unknown system {system!r} (known: raftkv, etcd)") from None
+        raise ValueError(
+            f"unknown system {system!r} (known: raftkv, raftkv-timeouts, etcd)"
+        ) from None

@@ -9,7 +9,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import yaml
@@ -39,6 +39,8 @@ def node_command() -> list[str]:
 
 class RaftkvCluster(LocalCluster):
     system = "raftkv"
+    settings: ClassVar[dict[str, Any]] = {}
+    """Config fields on top of the defaults (and the timings)."""
 
     def _write_config(self, index: int, ports: list[int]) -> Path:
         port = ports[index]
@@ -59,6 +61,7 @@ class RaftkvCluster(LocalCluster):
             config["heartbeat_interval_ms"] = self.timings.heartbeat_ms
             config["election_timeout_min_ms"] = self.timings.election_ms
             config["election_timeout_max_ms"] = 2 * self.timings.election_ms
+        config.update(self.settings)
         path = self.root / f"raftkv-{index}.yaml"
         path.write_text(yaml.safe_dump(config))
         return path
@@ -137,3 +140,11 @@ class RaftkvCluster(LocalCluster):
             if not agrees or state.get("voters") != [0, 1, 2]:
                 return None
         return leaders[0]
+
+
+class RaftkvTimeoutsOnlyCluster(RaftkvCluster):
+    """raftkv without the early campaign on a leader's closed connection: its followers find
+    a dead leader by the election timeout alone, as etcd's do."""
+
+    system = "raftkv-timeouts"
+    settings: ClassVar[dict[str, Any]] = {"campaign_on_leader_disconnect": False}

@@ -82,7 +82,9 @@ def failover_report(results: BenchResults) -> str:
         f"Failover: kill -9 the leader, time until a write through a surviving member "
         f"succeeds; heartbeat {first.heartbeat_ms} ms, election timeout {first.election_ms} ms "
         f"(etcd randomizes in [{first.election_ms}, {2 * first.election_ms}) ms; raftkv gets "
-        f"that range); {len(first.times_s)} round(s)."
+        f"that range); {len(first.times_s)} round(s). raftkv's followers also campaign "
+        f"within election/4 when the leader's stream closes without a goodbye (its process "
+        f"died); raftkv-timeouts turns that off and, like etcd, waits for the timeout."
     )
     rows = [
         [f.system, _num(f.min_s, 3), _num(f.median_s, 3), _num(f.max_s, 3), str(f.failed)]

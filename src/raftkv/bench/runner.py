@@ -24,7 +24,7 @@ from .harness import preload, run_load
 from .options import BenchOptions
 from .profile import ProfileSummary, PySpyRecording
 from .protocol import protocol_for
-from .raftkv_cluster import RaftkvCluster
+from .raftkv_cluster import RaftkvCluster, RaftkvTimeoutsOnlyCluster
 from .results import BenchResults, FailoverSummary, RunRecord
 from .workloads import Workload
 
@@ -44,17 +44,24 @@ def make_cluster(
     root.mkdir(parents=True, exist_ok=True)
     if system == "etcd":
         return EtcdCluster(root, timings, find_etcd(options.etcd_bin))
+    if system == RaftkvTimeoutsOnlyCluster.system:
+        return RaftkvTimeoutsOnlyCluster(root, timings)
     return RaftkvCluster(root, timings)
 
 
 @contextlib.asynccontextmanager
 async def running_clusters(
-    options: BenchOptions, root: Path, timings: Timings | None, http: aiohttp.ClientSession
+    options: BenchOptions,
+    root: Path,
+    timings: Timings | None,
+    http: aiohttp.ClientSession,
+    systems: tuple[str, ...] | None = None,
 ) -> AsyncIterator[dict[str, LocalCluster]]:
-    """Every system's cluster, started one after the other and always stopped at the end."""
+    """Every system's cluster (default: `options.systems`), started one after the other and
+    always stopped at the end."""
     clusters: dict[str, LocalCluster] = {}
     try:
-        for system in options.systems:
+        for system in options.systems if systems is None else systems:
             cluster = make_cluster(system, root / system, timings, options)
             clusters[system] = cluster
             progress(f"starting {system} (3 members on loopback, data under {root / system})")
@@ -153,7 +160,9 @@ async def failover_phase(
     options: BenchOptions, root: Path, http: aiohttp.ClientSession, results: BenchResults
 ) -> None:
     timings = options.failover_timings
-    async with running_clusters(options, root, timings, http) as clusters:
+    async with running_clusters(
+        options, root, timings, http, failover_systems(options.systems)
+    ) as clusters:
         times: dict[str, list[float | None]] = {system: [] for system in clusters}
         for round_index in range(options.failover_rounds):
             for system, cluster in clusters.items():
@@ -169,6 +178,15 @@ async def failover_phase(
         results.failover.append(
             FailoverSummary(system, measured, timings.heartbeat_ms, timings.election_ms)
         )
+
+
+def failover_systems(systems: tuple[str, ...]) -> tuple[str, ...]:
+    """Beside raftkv, raftkv on election timeouts alone: the detector etcd has."""
+    timeouts_only = RaftkvTimeoutsOnlyCluster.system
+    if "raftkv" not in systems or timeouts_only in systems:
+        return systems
+    at = systems.index("raftkv") + 1
+    return (*systems[:at], timeouts_only, *systems[at:])
 
 
 def settings_json(options: BenchOptions) -> dict[str, Any]:
