@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -52,3 +53,14 @@ def test_regression_single_voter_crash_before_vote_fsync() -> None:
     the Ready holding it was advanced."""
     result = run_seed(derive_options(5029, 2000, 1))
     assert result.status == "ok", result.message
+
+
+@pytest.mark.parametrize("hints", [True, False])
+def test_crashes_tell_the_survivors_and_their_early_campaigns_stay_safe(hints: bool) -> None:
+    options = derive_options(3, 1500, nodes=3)
+    faults = replace(options.faults, crash=0.01, restart_min=50, restart_max=600)
+    config = replace(options.config, campaign_on_leader_disconnect=hints)
+    result = run_seed(replace(options, faults=faults, config=config))
+    assert result.status == "ok", result.message
+    assert result.stats["crash"] > 5
+    assert (result.stats.get("disconnect", 0) > 0) is hints
