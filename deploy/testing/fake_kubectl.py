@@ -32,13 +32,22 @@ STARTUP_SECONDS = 0.3
 
 @contextmanager
 def cluster() -> Iterator[dict[str, Any]]:
-    """The pretend cluster's state, locked for one read-modify-write."""
+    """The pretend cluster's state, locked for one read-modify-write.
+
+    The new state replaces the file in one rename: the deployer kills port-forward processes
+    (which read the state every 50 ms), and a kill in the middle of a plain write would leave
+    a truncated file that every later call fails to read."""
     with open(STATE_DIR / "state.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         path = STATE_DIR / "state.json"
-        state = json.loads(path.read_text()) if path.exists() else {"pods": {}}
+        before = path.read_text() if path.exists() else '{"pods": {}}'
+        state = json.loads(before)
         yield state
-        path.write_text(json.dumps(state))
+        after = json.dumps(state)
+        if after != before:
+            staged = path.with_suffix(".tmp")
+            staged.write_text(after)
+            os.replace(staged, path)
 
 
 def fresh_pod(restarts: int = 0) -> dict[str, Any]:
