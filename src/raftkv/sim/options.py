@@ -6,9 +6,8 @@ sub-seeds of the components, so a seed (plus the same flags) replays the same ru
 
 from __future__ import annotations
 
-import dataclasses
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from raftkv.core import CoreConfig
 
@@ -66,7 +65,8 @@ class SimOptions:
             f"seed={self.seed} nodes={self.nodes} steps={self.steps} "
             f"liveness_steps={self.liveness_steps} tick={TICK_MS}ms "
             f"heartbeat={c.heartbeat_interval} election={c.election_timeout_min}-"
-            f"{c.election_timeout_max} disconnect_hints={c.campaign_on_leader_disconnect} loss={n.loss:.3f} dup={n.duplicate:.3f} "
+            f"{c.election_timeout_max} disconnect_hints={c.campaign_on_leader_disconnect} "
+            f"loss={n.loss:.3f} dup={n.duplicate:.3f} "
             f"delay={n.delay_min}-{n.delay_max} long_delay={n.long_delay:.3f} "
             f"crash={f.crash:.4f} partition={f.partition:.4f} asym={f.asymmetric:.2f} "
             f"fsync<={f.persist_max} membership={f.membership:.4f} "
@@ -106,9 +106,9 @@ def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOption
     snapshot_every = rng.choice((0, 10, 40, 150))
     sub_seeds = tuple(rng.getrandbits(63) for _ in range(7))
     false_disconnect = 0.0 if calm else rng.uniform(0.0, 0.004 * (5.0 if storm else 1.0))
-    faults = dataclasses.replace(faults, false_disconnect=false_disconnect)
+    faults = replace(faults, false_disconnect=false_disconnect)
     # Half the seeds elect on timeouts alone: contested elections (split votes) stay common.
-    config = dataclasses.replace(config, campaign_on_leader_disconnect=rng.random() < 0.5)
+    config = replace(config, campaign_on_leader_disconnect=rng.random() < 0.5)
     return SimOptions(
         seed=seed,
         nodes=drawn_nodes if nodes is None else nodes,
