@@ -36,9 +36,10 @@ class Hints:
         blocked: set[tuple[NodeId, NodeId]],
         now: int,
     ) -> None:
+        """`victim` crashed; `peers` are the nodes still running."""
         rng = self.rng
         for peer in sorted(peers):
-            if peer == victim or (victim, peer) in blocked or rng.random() < NO_STREAM:
+            if (victim, peer) in blocked or rng.random() < NO_STREAM:
                 continue
             self.push(
                 peer, victim, now + rng.randint(self.network.delay_min, self.network.delay_max)
