@@ -1,47 +1,28 @@
-"""The key-value state machine with client sessions.
-
-A session deduplicates retries: a client retries a write with the same (client_id, serial)
-until it hears an answer, and the state machine returns the first answer instead of applying
-the write twice. Sessions are part of the replicated state (and of every snapshot), so a retry
-that reaches a new leader is still recognised. Eviction is by applied order, never by clock, so
-every replica evicts the same sessions.
-"""
+"""The key-value state machine in memory: the simulator's and the tests' state (the node keeps
+the same state on disk, `state_store.py`). Both apply through `sessions.apply_put`."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import msgspec
 
-from .commands import Put, decode_command
+from raftkv.core.types import Entry, EntryKind
+
+from .commands import decode_command
+from .digest import StateDigest
+from .sessions import KvResult, Session, apply_put
 
 DEFAULT_MAX_SESSIONS = 100_000
-
-
-class KvResult(msgspec.Struct, frozen=True):
-    """The answer to one applied command: `previous` value on success, else an error code."""
-
-    ok: bool
-    previous: str | None = None
-    error: str | None = None
-    message: str = ""
-
-
-class _Session(msgspec.Struct, array_like=True):
-    last_serial: int
-    digest: bytes
-    response: KvResult
+Applied = list[tuple[Entry, KvResult | None]]
+"""What a batch applied: each entry (above the applied index) with its command's result."""
 
 
 class _Snapshot(msgspec.Struct, array_like=True):
     applied_index: int
     kv: dict[str, str]
-    sessions: list[tuple[str, _Session]]
-
-
-def _digest(cmd: Put) -> bytes:
-    return hashlib.blake2b(f"{cmd.key}\x00{cmd.value}".encode(), digest_size=8).digest()
+    sessions: list[tuple[str, Session]]
 
 
 class KvStateMachine:
@@ -51,7 +32,31 @@ class KvStateMachine:
         self.kv: dict[str, str] = {}
         self.applied_index = 0
         self.max_sessions = max_sessions
-        self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        self.digest = StateDigest()
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+
+    # -- KvBackend ---------------------------------------------------------------------------
+
+    def value(self, key: str) -> str | None:
+        return self.kv.get(key)
+
+    def session(self, client: str) -> Session | None:
+        return self._sessions.get(client)
+
+    def put_value(self, key: str, value: str, previous: str | None) -> None:
+        self.kv[key] = value
+
+    def put_session(self, client: str, session: Session, index: int, replaces: bool) -> None:
+        self._sessions[client] = session
+        self._sessions.move_to_end(client)
+
+    def session_count(self) -> int:
+        return len(self._sessions)
+
+    def pop_oldest_session(self) -> tuple[str, Session]:
+        return self._sessions.popitem(last=False)
+
+    # -- the state machine -------------------------------------------------------------------
 
     def get(self, key: str) -> str | None:
         return self.kv.get(key)
@@ -64,31 +69,20 @@ class KvStateMachine:
         """Apply the command at log `index` and return its result."""
         cmd = decode_command(data)
         self.applied_index = index
-        client = cmd.client_id or f"key:{cmd.key}"
-        digest = _digest(cmd)
-        session = self._sessions.get(client)
-        if session is not None:
-            if cmd.serial < session.last_serial:
-                return KvResult(
-                    ok=False,
-                    error="stale_serial",
-                    message=f"serial {cmd.serial} is below the session's last serial {session.last_serial}",
-                )
-            if cmd.serial == session.last_serial:
-                if digest == session.digest:
-                    return session.response
-                return KvResult(
-                    ok=False,
-                    error="serial_conflict",
-                    message=f"serial {cmd.serial} was already used for a different write",
-                )
-        result = KvResult(ok=True, previous=self.kv.get(cmd.key))
-        self.kv[cmd.key] = cmd.value
-        self._sessions[client] = _Session(cmd.serial, digest, result)
-        self._sessions.move_to_end(client)
-        while len(self._sessions) > self.max_sessions:
-            self._sessions.popitem(last=False)
-        return result
+        return apply_put(self, self.digest, index, cmd, self.max_sessions)
+
+    def apply_entries(self, entries: Sequence[Entry]) -> Applied:
+        """Apply committed entries in order; those at or below the applied index are skipped."""
+        applied: Applied = []
+        for entry in entries:
+            if entry.index <= self.applied_index:
+                continue
+            if entry.kind is EntryKind.COMMAND:
+                applied.append((entry, self.apply(entry.index, entry.data)))
+            else:
+                self.mark_applied(entry.index)
+                applied.append((entry, None))
+        return applied
 
     def snapshot(self) -> bytes:
         return msgspec.msgpack.encode(
@@ -100,6 +94,8 @@ class KvStateMachine:
         self.applied_index = snap.applied_index
         self.kv = snap.kv
         self._sessions = OrderedDict(snap.sessions)
-
-    def session_count(self) -> int:
-        return len(self._sessions)
+        self.digest = StateDigest()
+        for key, value in self.kv.items():
+            self.digest.add_item(key, value)
+        for client, session in self._sessions.items():
+            self.digest.add_session(client, session)

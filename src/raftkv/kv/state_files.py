@@ -1,0 +1,160 @@
+"""Whole-file operations on the state store, each run on a worker thread (they take time in
+proportion to the data, so never on the event loop):
+
+- `make_durable`: sync what the store committed, so the log may be compacted up to it;
+- `copy_state`: a consistent copy (`VACUUM INTO`, a read transaction: writes go on) to send to a
+  follower, with its SHA-256;
+- `verify_state_file`: a received copy is checked (checksum, SQLite's own structural check,
+  schema, applied index and counts) before anything is replaced;
+- `install_state_file`: swap a verified copy in atomically. A crash at any step leaves the old
+  file or the new one: the old WAL is removed durably before the rename, so it can never be
+  replayed onto the new file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from .state_store import SCHEMA_VERSION, StateStoreError, open_state_db, read_meta
+
+COPY_CACHE_BYTES = 4 << 20
+_WAL_SUFFIXES = ("-wal", "-shm")
+
+
+class SnapshotInvalid(Exception):
+    """A received state file failed verification; nothing was replaced."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateFile:
+    """A consistent copy of the state: the applied index it holds, its size and SHA-256."""
+
+    path: Path
+    applied_index: int
+    size: int
+    sha256: str
+
+
+def fsync_path(path: Path, *, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (os.O_DIRECTORY if directory else 0)
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_durable(path: Path) -> int:
+    """Checkpoint the WAL into the file and fsync both; returns the applied index that is now
+    durable (at least: writes that committed before the call)."""
+    conn = open_state_db(path, COPY_CACHE_BYTES)
+    try:
+        applied = read_meta(conn)["applied_index"]
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        conn.close()
+    # A reader may have held the checkpoint back: the WAL itself must then be durable.
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        fsync_path(wal)
+    fsync_path(path)
+    return applied
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def copy_state(path: Path, dest: Path) -> StateFile:
+    """A consistent, durable copy of the store at `dest` (written under a temporary name)."""
+    partial = dest.with_name(dest.name + ".partial")
+    partial.unlink(missing_ok=True)
+    conn = open_state_db(path, COPY_CACHE_BYTES)
+    try:
+        conn.execute("VACUUM INTO ?", (str(partial),))
+    finally:
+        conn.close()
+    fsync_path(partial)
+    applied = _read_applied(partial)
+    digest = file_sha256(partial)
+    os.replace(partial, dest)
+    fsync_path(dest.parent, directory=True)
+    return StateFile(dest, applied, dest.stat().st_size, digest)
+
+
+def _read_applied(path: Path) -> int:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return read_meta(conn)["applied_index"]
+    finally:
+        conn.close()
+
+
+def verify_state_file(path: Path, applied_index: int, sha256: str) -> None:
+    """Refuse (SnapshotInvalid) a file that is not a whole state store at `applied_index`."""
+    actual = file_sha256(path)
+    if actual != sha256:
+        raise SnapshotInvalid(f"checksum mismatch: got sha256 {actual[:16]}…, sent {sha256[:16]}…")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error as exc:
+        raise SnapshotInvalid(f"not a SQLite file: {exc}") from exc
+    try:
+        _check_structure(conn, applied_index)
+    except sqlite3.Error as exc:
+        raise SnapshotInvalid(f"unreadable state file: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def _check_structure(conn: sqlite3.Connection, applied_index: int) -> None:
+    verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+    if verdict != "ok":
+        raise SnapshotInvalid(f"SQLite quick_check failed: {verdict}")
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not {"kv", "sessions", "meta"} <= tables:
+        raise SnapshotInvalid(f"not a raftkv state file (tables: {sorted(tables)})")
+    meta = read_meta(conn)
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise SnapshotInvalid(f"state schema version {meta.get('schema_version')}")
+    if meta.get("applied_index") != applied_index:
+        raise SnapshotInvalid(
+            f"the file holds the state at {meta.get('applied_index')}, the snapshot says {applied_index}"
+        )
+    keys = conn.execute("SELECT count(*) FROM kv").fetchone()[0]
+    sessions = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
+    if (keys, sessions) != (meta.get("keys"), meta.get("sessions")):
+        raise SnapshotInvalid(
+            f"counts do not match the file's meta: {keys} keys, {sessions} sessions"
+        )
+
+
+def install_state_file(source: Path, path: Path) -> None:
+    """Replace the (closed) store at `path` with the verified file `source`, atomically."""
+    for suffix in _WAL_SUFFIXES:
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    fsync_path(path.parent, directory=True)
+    os.replace(source, path)
+    fsync_path(path.parent, directory=True)
+
+
+def remove_quietly(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+__all__ = [
+    "SnapshotInvalid",
+    "StateFile",
+    "StateStoreError",
+    "copy_state",
+    "install_state_file",
+    "make_durable",
+    "verify_state_file",
+]

@@ -1,0 +1,250 @@
+"""`StateStore`: the replicated key-value state on disk, in its own SQLite file.
+
+Keys, values and client sessions live in `state.sqlite3`; its `meta` table holds the applied
+index, the digest and the counts, written in the same transaction as the state they describe,
+so a restart resumes from exactly what the file holds and replays only the log after it.
+
+NB: WAL mode with `synchronous=NORMAL`: an apply batch commits without fsync (a crash of the
+process loses nothing; a power loss may lose the last batches but never mixes them). The log is
+the source of truth: it is compacted only through an index that `make_durable` (state_files.py)
+has synced first. Automatic checkpoints are off: they fsync, and this connection lives on the
+event loop; `make_durable` checkpoints on a worker thread instead.
+
+Memory is bounded by `cache_bytes` (SQLite's page cache), not by the data.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+
+from raftkv.core.types import Entry, EntryKind
+
+from .commands import decode_command
+from .digest import StateDigest
+from .sessions import KvResult, Session, apply_put
+from .state_machine import DEFAULT_MAX_SESSIONS, Applied
+
+STATE_FILE = "state.sqlite3"
+SCHEMA_VERSION = 1
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS sessions (client TEXT PRIMARY KEY, last_index INTEGER NOT NULL,"
+    " session BLOB NOT NULL) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS sessions_by_last_index ON sessions (last_index)",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+)
+META_FIELDS = ("schema_version", "applied_index", "digest", "keys", "sessions", "value_bytes")
+_session_encoder = msgspec.msgpack.Encoder()
+_session_decoder = msgspec.msgpack.Decoder(Session)
+_SIGNED = 1 << 63
+
+
+class StateStoreError(Exception):
+    """The state file cannot be used (unreadable, another schema, damaged)."""
+
+
+def to_signed(value: int) -> int:
+    """SQLite integers are signed 64-bit; the digest is unsigned."""
+    return value - (1 << 64) if value >= _SIGNED else value
+
+
+def open_state_db(path: Path, cache_bytes: int, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection in WAL mode with autocheckpoint off and a bounded page cache."""
+    uri = f"file:{path}?mode=ro" if read_only else f"file:{path}"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        if not read_only:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise StateStoreError(f"{path}: sqlite refused WAL mode (got {mode!r})")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute(f"PRAGMA cache_size=-{max(cache_bytes // 1024, 64)}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def read_meta(conn: sqlite3.Connection) -> dict[str, int]:
+    rows = conn.execute("SELECT name, value FROM meta").fetchall()
+    return {name: int(value) for name, value in rows}
+
+
+class StateStore:
+    """The state machine of a node, on disk. One connection, used from the event loop only."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
+        cache_bytes: int = 32 << 20,
+    ) -> None:
+        self.path = path
+        self.max_sessions = max_sessions
+        self.cache_bytes = cache_bytes
+        self._conn = self._open()
+        self.applied_index = 0
+        self.digest = StateDigest()
+        self.key_count = 0
+        self.value_bytes = 0
+        self._session_count = 0
+        self._reload_meta()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = open_state_db(self.path, self.cache_bytes)
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in SCHEMA:
+                conn.execute(statement)
+            conn.executemany(
+                "INSERT OR IGNORE INTO meta VALUES (?, ?)", [(name, 0) for name in META_FIELDS]
+            )
+            conn.execute("UPDATE meta SET value=? WHERE name='schema_version' AND value=0", (1,))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"cannot open the state store {self.path}: {exc}") from exc
+        version = read_meta(conn)["schema_version"]
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise StateStoreError(
+                f"{self.path}: state schema version {version}, this build reads {SCHEMA_VERSION}"
+            )
+        return conn
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def reopen(self) -> None:
+        """Open the file again (after `state_files.install_state_file` replaced it)."""
+        self._conn = self._open()
+        self._reload_meta()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, key: str) -> str | None:
+        return self.value(key)
+
+    def scan(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, str]]:
+        """Up to `limit` pairs whose key starts with `prefix` and sorts after `after`, in
+        key order (an index range, never a scan of the table)."""
+        low_op, low = (">", after) if after is not None and after >= prefix else (">=", prefix)
+        high = prefix_end(prefix)
+        sql = f"SELECT key, value FROM kv WHERE key {low_op} ?"
+        params: list[object] = [low]
+        if high is not None:
+            sql += " AND key < ?"
+            params.append(high)
+        params.append(limit)
+        return self._conn.execute(sql + " ORDER BY key LIMIT ?", params).fetchall()
+
+    def session_count(self) -> int:
+        return self._session_count
+
+    # -- KvBackend (inside `apply_entries`' transaction) --------------------------------------
+
+    def value(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def session(self, client: str) -> Session | None:
+        row = self._conn.execute("SELECT session FROM sessions WHERE client=?", (client,))
+        found = row.fetchone()
+        return None if found is None else _session_decoder.decode(found[0])
+
+    def put_value(self, key: str, value: str, previous: str | None) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (key, value))
+        if previous is None:
+            self.key_count += 1
+        else:
+            self.value_bytes -= len(previous.encode())
+        self.value_bytes += len(value.encode())
+
+    def put_session(self, client: str, session: Session, index: int, replaces: bool) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)",
+            (client, index, _session_encoder.encode(session)),
+        )
+        if not replaces:
+            self._session_count += 1
+
+    def pop_oldest_session(self) -> tuple[str, Session]:
+        client, raw = self._conn.execute(
+            "SELECT client, session FROM sessions ORDER BY last_index LIMIT 1"
+        ).fetchone()
+        self._conn.execute("DELETE FROM sessions WHERE client=?", (client,))
+        self._session_count -= 1
+        return client, _session_decoder.decode(raw)
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def apply_entries(self, entries: Sequence[Entry]) -> Applied:
+        """Apply committed entries in one transaction (no fsync); entries at or below the
+        applied index are skipped (the store already holds them)."""
+        applied: Applied = []
+        fresh = [entry for entry in entries if entry.index > self.applied_index]
+        if not fresh:
+            return applied
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for entry in fresh:
+                result: KvResult | None = None
+                if entry.kind is EntryKind.COMMAND:
+                    result = self._apply_command(entry)
+                applied.append((entry, result))
+            self.applied_index = fresh[-1].index
+            self._write_meta()
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            self._reload_meta()
+            raise
+        return applied
+
+    def _apply_command(self, entry: Entry) -> KvResult:
+        return apply_put(
+            self, self.digest, entry.index, decode_command(entry.data), self.max_sessions
+        )
+
+    def _write_meta(self) -> None:
+        self._conn.executemany(
+            "UPDATE meta SET value=? WHERE name=?",
+            [
+                (self.applied_index, "applied_index"),
+                (to_signed(self.digest.value), "digest"),
+                (self.key_count, "keys"),
+                (self._session_count, "sessions"),
+                (self.value_bytes, "value_bytes"),
+            ],
+        )
+
+    def _reload_meta(self) -> None:
+        meta = read_meta(self._conn)
+        self.applied_index = meta["applied_index"]
+        self.digest = StateDigest(meta["digest"] % (1 << 64))
+        self.key_count = meta["keys"]
+        self.value_bytes = meta["value_bytes"]
+        self._session_count = meta["sessions"]
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The smallest string above every string that starts with `prefix` (None: no bound).
+
+    SQLite compares TEXT as UTF-8 bytes, which orders like code points, so incrementing the
+    last code point that can be incremented gives the bound.
+    """
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < 0x10FFFF:
+            following = last + 1
+            if 0xD800 <= following <= 0xDFFF:
+                following = 0xE000  # surrogates cannot be encoded
+            return "".join(chars) + chr(following)
+    return None

@@ -1,0 +1,142 @@
+"""The on-disk state store against the in-memory state machine, and its files."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from raftkv.core import Entry, EntryKind
+from raftkv.kv import KvStateMachine, Put, StateStore, encode_command
+from raftkv.kv.state_files import (
+    SnapshotInvalid,
+    copy_state,
+    install_state_file,
+    make_durable,
+    verify_state_file,
+)
+from raftkv.kv.state_store import prefix_end
+
+
+def command(index: int, key: str, value: str, client: str, serial: int) -> Entry:
+    return Entry(1, index, EntryKind.COMMAND, encode_command(Put(key, value, client, serial)))
+
+
+def random_entries(seed: int, count: int) -> list[Entry]:
+    """Writes, retries, conflicts, stale serials and per-key sessions, plus blank entries."""
+    rng = random.Random(seed)
+    serials: dict[str, int] = {}
+    entries: list[Entry] = []
+    for index in range(1, count + 1):
+        if rng.random() < 0.05:
+            entries.append(Entry(1, index, EntryKind.BLANK, b""))
+            continue
+        client = rng.choice(["", "a", "b", "c", "d", "e"])
+        serial = serials.get(client, 0) + rng.choice([1, 1, 1, 0, -1])
+        serials[client] = max(serial, serials.get(client, 0))
+        key = f"k{rng.randrange(20)}"
+        entries.append(command(index, key, f"v{rng.randrange(5)}", client, serial))
+    return entries
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StateStore:
+    return StateStore(tmp_path / "state.sqlite3", max_sessions=3)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_store_and_memory_apply_alike(store: StateStore, seed: int) -> None:
+    memory = KvStateMachine(max_sessions=3)
+    entries = random_entries(seed, 400)
+    for start in range(0, len(entries), 17):
+        batch = entries[start : start + 17]
+        assert store.apply_entries(batch) == memory.apply_entries(batch)
+    assert store.applied_index == memory.applied_index == 400
+    assert store.digest.value == memory.digest.value
+    assert dict(store.scan("", None, 1000)) == memory.kv
+    assert store.key_count == len(memory.kv)
+    assert store.session_count() == memory.session_count() == 3
+
+
+def test_digest_is_order_independent_and_detects_a_change(tmp_path: Path) -> None:
+    one, two = KvStateMachine(), KvStateMachine()
+    one.apply_entries([command(1, "x", "1", "a", 1), command(2, "y", "2", "b", 1)])
+    two.apply_entries([command(1, "y", "2", "b", 1), command(2, "x", "1", "a", 1)])
+    assert one.digest.value == two.digest.value
+    two.apply_entries([command(3, "x", "changed", "a", 2)])
+    assert one.digest.value != two.digest.value
+
+
+def test_restart_resumes_from_what_the_file_holds(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    store = StateStore(path)
+    store.apply_entries(random_entries(7, 100))
+    digest, applied = store.digest.value, store.applied_index
+    store.close()
+    again = StateStore(path)
+    assert (again.applied_index, again.digest.value) == (applied, digest)
+    assert again.apply_entries(random_entries(7, 100)) == []  # already held: skipped
+
+
+def test_scan_pages_through_a_prefix_in_key_order(store: StateStore) -> None:
+    keys = ["a", "ab", "abc", "abd", "ac", "b", "ab\U0010ffff", "ab\U0010ffffz"]
+    store.apply_entries([command(i + 1, key, "v", "", 1) for i, key in enumerate(keys)])
+    assert [k for k, _ in store.scan("ab", None, 10)] == [
+        "ab",
+        "abc",
+        "abd",
+        "ab\U0010ffff",
+        "ab\U0010ffffz",
+    ]
+    assert [k for k, _ in store.scan("ab", "abc", 2)] == ["abd", "ab\U0010ffff"]
+    assert [k for k, _ in store.scan("", "ac", 10)] == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "end"),
+    [("", None), ("a", "b"), ("a\U0010ffff", "b"), ("\U0010ffff", None), ("\ud7ff", "\ue000")],
+    ids=["empty", "ascii", "max-last", "only-max", "before-surrogates"],
+)
+def test_prefix_end(prefix: str, end: str | None) -> None:
+    assert prefix_end(prefix) == end
+
+
+def test_copy_verify_install_round_trip(tmp_path: Path) -> None:
+    source = StateStore(tmp_path / "a.sqlite3")
+    source.apply_entries(random_entries(3, 200))
+    assert make_durable(source.path) == 200
+    copy = copy_state(source.path, tmp_path / "copy.sqlite3")
+    assert copy.applied_index == 200
+    verify_state_file(copy.path, 200, copy.sha256)
+    target = StateStore(tmp_path / "b.sqlite3")
+    target.apply_entries(random_entries(4, 50))
+    target.close()
+    install_state_file(copy.path, target.path)
+    target.reopen()
+    assert (target.applied_index, target.digest.value) == (200, source.digest.value)
+    assert target.scan("", None, 1000) == source.scan("", None, 1000)
+
+
+def test_verification_refuses_damaged_or_foreign_files(tmp_path: Path) -> None:
+    source = StateStore(tmp_path / "a.sqlite3")
+    source.apply_entries(random_entries(5, 50))
+    copy = copy_state(source.path, tmp_path / "copy.sqlite3")
+    with pytest.raises(SnapshotInvalid, match="snapshot says 49"):
+        verify_state_file(copy.path, 49, copy.sha256)
+    raw = bytearray(copy.path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    copy.path.write_bytes(bytes(raw))
+    with pytest.raises(SnapshotInvalid, match="checksum mismatch"):
+        verify_state_file(copy.path, 50, copy.sha256)
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"not a database" * 100)
+    from raftkv.kv.state_files import file_sha256
+
+    with pytest.raises(SnapshotInvalid):
+        verify_state_file(garbage, 50, file_sha256(garbage))
+    other = tmp_path / "other.sqlite3"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(SnapshotInvalid, match="not a raftkv state file"):
+        verify_state_file(other, 0, file_sha256(other))
