@@ -29,6 +29,21 @@ from .messages import (
     VoteRequest,
     VoteResponse,
 )
+from .plan import (
+    PRODUCTION,
+    Advance,
+    Apply,
+    ApplyPolicy,
+    Core,
+    HandReads,
+    InstallState,
+    NoteSoftState,
+    Persist,
+    ReadyCommand,
+    Send,
+    describe_plan,
+    plan_ready,
+)
 from .rawnode import RawNode
 from .ready import InstallSnapshot, ReadState, Ready, SoftState
 from .status import Progress, Status
@@ -47,16 +62,23 @@ from .types import (
 
 __all__ = [
     "EMPTY_MEMBERSHIP",
+    "PRODUCTION",
+    "Advance",
     "AlreadyInitialized",
     "AppendRequest",
     "AppendResponse",
+    "Apply",
+    "ApplyPolicy",
     "BootState",
     "Compacted",
+    "Core",
     "CoreConfig",
     "Entry",
     "EntryKind",
+    "HandReads",
     "HardState",
     "InstallSnapshot",
+    "InstallState",
     "InvalidMembership",
     "InvariantViolation",
     "LearnerLagging",
@@ -68,6 +90,8 @@ __all__ = [
     "NodeInfo",
     "NotInitialized",
     "NotLeader",
+    "NoteSoftState",
+    "Persist",
     "Progress",
     "ProposalDropped",
     "RaftKVError",
@@ -76,7 +100,9 @@ __all__ = [
     "ReadIndexResponse",
     "ReadState",
     "Ready",
+    "ReadyCommand",
     "Role",
+    "Send",
     "SnapshotMeta",
     "SnapshotRequest",
     "SnapshotResponse",
@@ -85,4 +111,6 @@ __all__ = [
     "TimeoutNow",
     "VoteRequest",
     "VoteResponse",
+    "describe_plan",
+    "plan_ready",
 ]
