@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from raftkv.core import (
     AppendResponse,
     Entry,
@@ -30,8 +32,9 @@ from raftkv.core import (
     VoteResponse,
 )
 from raftkv.core.config import CoreConfig
-from raftkv.kv import KvResult, KvStateMachine, Put, encode_command
+from raftkv.kv import Applied, Put, StateStore, encode_command
 from raftkv.node.driver import Driver, now_ms
+from raftkv.node.state_snapshots import StateFiles, install_token
 from raftkv.node.transport import PeerBook
 from raftkv.storage import DurableStore
 
@@ -75,16 +78,17 @@ class ShimStore:
         return getattr(self.inner, name)
 
 
-class ShimStateMachine(KvStateMachine):
-    def __init__(self, store: ShimStore, violations: list[str]) -> None:
-        super().__init__()
+class ShimStateStore(StateStore):
+    def __init__(self, path: Path, store: ShimStore, violations: list[str]) -> None:
+        super().__init__(path)
         self.store = store
         self.violations = violations
 
-    def apply(self, index: int, data: bytes) -> KvResult:
-        if index > self.store.last_index:
-            self.violations.append(f"applied {index} before it was durable")
-        return super().apply(index, data)
+    def apply_entries(self, entries: Sequence[Entry]) -> Applied:
+        for entry in entries:
+            if entry.index > max(self.applied_index, self.store.last_index):
+                self.violations.append(f"applied {entry.index} before it was durable")
+        return super().apply_entries(entries)
 
 
 def durability_violation(msg: Message, store: ShimStore) -> str | None:
@@ -112,6 +116,9 @@ class ShimNetwork:
         self.stores: dict[int, ShimStore] = {}
         self.violations: list[str] = []
         self.checked = 0
+        self.transfers: set[asyncio.Task[None]] = set()
+        self.final_states: dict[int, tuple[list[tuple[str, str]], int]] = {}
+        """Each node's keys and digest when the cluster stopped."""
         self.isolated: set[int] = set()
         """Nodes cut off from every other (their messages, both ways, are lost)."""
 
@@ -129,15 +136,26 @@ class ShimNetwork:
         problem = durability_violation(msg, self.stores[sender])
         if problem is not None:
             self.violations.append(problem)
-        if isinstance(msg, SnapshotRequest):
-            latest = self.stores[sender].latest_snapshot()
-            assert latest is not None
-            msg = SnapshotRequest(
-                term=msg.term, frm=msg.frm, to=msg.to, meta=msg.meta, seq=msg.seq, data=latest[1]
-            )
         receiver = self.drivers.get(msg.to)
-        if receiver is not None and not {sender, msg.to} & self.isolated:
-            asyncio.get_running_loop().call_soon(receiver.step, msg)
+        if receiver is None or {sender, msg.to} & self.isolated:
+            return
+        if isinstance(msg, SnapshotRequest):
+            task = asyncio.create_task(self.send_snapshot(self.drivers[sender], receiver, msg))
+            self.transfers.add(task)
+            task.add_done_callback(self.transfers.discard)
+            return
+        asyncio.get_running_loop().call_soon(receiver.step, msg)
+
+    async def send_snapshot(self, sender: Driver, receiver: Driver, msg: SnapshotRequest) -> None:
+        """What the transport and the receiving route do: a state file, staged and named."""
+        to_send = await sender.snapshot_to_send(msg)
+        if to_send is None:
+            return
+        staged = receiver.files.install_path(to_send.meta.last_index)
+        staged.write_bytes(to_send.file.path.read_bytes())
+        receiver.step(
+            msgspec.structs.replace(msg, meta=to_send.meta, data=install_token(staged.name))
+        )
 
 
 def start_driver(
@@ -146,11 +164,13 @@ def start_driver(
     store = ShimStore(DurableStore.open(tmp_path / f"n{node_id}"), report_late)
     boot, _ = store.inner.recover()
     core = RawNode(node_id, CORE, random.Random(node_id), now_ms(), boot)
+    data_dir = tmp_path / f"n{node_id}"
+    state = ShimStateStore(data_dir / "state.sqlite3", store, network.violations)
     driver = Driver(
         node_id=node_id,
         core=core,
         store=store,  # type: ignore[arg-type]
-        state_machine=ShimStateMachine(store, network.violations),
+        state_files=StateFiles(state, data_dir / "snapshots"),
         transport=network.transport_for(node_id),
         peers=PeerBook(static_addrs={}),
         snapshot_threshold=20,
@@ -182,6 +202,10 @@ async def stop_cluster(network: ShimNetwork, tasks: list[asyncio.Task[None]]) ->
     await asyncio.gather(*tasks, return_exceptions=True)
     for store in network.stores.values():
         await store.inner.close()
+    for node_id, driver in network.drivers.items():
+        await driver.wait_snapshot_task()
+        network.final_states[node_id] = (driver.sm.scan("", None, 100), driver.sm.digest.value)
+        driver.files.close()
 
 
 async def run_cluster(tmp_path: Path, report_late: bool) -> ShimNetwork:
@@ -206,8 +230,8 @@ async def test_no_acknowledgement_leaves_before_its_fsync(tmp_path: Path) -> Non
     network = await run_cluster(tmp_path, report_late=False)
     assert network.violations == []
     assert network.checked > 100
-    kvs = [d.sm.kv for d in network.drivers.values()]
-    assert all(kv == kvs[0] for kv in kvs) and len(kvs[0]) == 7
+    states = list(network.final_states.values())
+    assert all(state == states[0] for state in states) and len(states[0][0]) == 7
     assert network.drivers[3].stats.snapshots_installed >= 1
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -22,12 +23,31 @@ from raftkv.core import (
     TimeoutNow,
     VoteRequest,
 )
-from raftkv.node.raft_routes import SnapshotAssembler
+from raftkv.kv import StateStore
+from raftkv.kv.state_files import StateFile, copy_state
+from raftkv.node.driver import DriverStats
+from raftkv.node.raft_routes import SnapshotReceiver
+from raftkv.node.state_snapshots import SnapshotToSend, StateFiles, token_install_name
 from raftkv.node.transport import PeerBook, PeerTransport
 from raftkv.node.wire import ApiFailure, PeerEnvelope, envelope_decoder, stream_frame_decoder
 
-META = SnapshotMeta(last_index=40, last_term=3, membership=EMPTY_MEMBERSHIP)
-SNAPSHOT = bytes(range(256)) * 14  # 3584 bytes: four chunks of 1000
+META = SnapshotMeta(last_index=0, last_term=0, membership=EMPTY_MEMBERSHIP)
+
+
+def state_file(directory: Path) -> StateFile:
+    """A real (empty) state store copy, as the node sends it: about 20 KB."""
+    store = StateStore(directory / "source.sqlite3")
+    store.close()
+    return copy_state(directory / "source.sqlite3", directory / "copy.sqlite3")
+
+
+def source_of(
+    file: StateFile | None,
+) -> Callable[[SnapshotRequest], Awaitable[SnapshotToSend | None]]:
+    async def source(msg: SnapshotRequest) -> SnapshotToSend | None:
+        return None if file is None else SnapshotToSend(META, file)
+
+    return source
 
 
 class Recorder:
@@ -77,7 +97,9 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-def transport_to(port: int, session: aiohttp.ClientSession, log: logging.Logger) -> PeerTransport:
+def transport_to(
+    port: int, session: aiohttp.ClientSession, log: logging.Logger, file: StateFile | None = None
+) -> PeerTransport:
     peers = PeerBook(static_addrs={2: "127.0.0.1:1"}, cluster_id="c1")
     peers.members = {2: NodeInfo(addr=f"127.0.0.1:{port}", storage_id="s2")}
     return PeerTransport(
@@ -85,8 +107,8 @@ def transport_to(port: int, session: aiohttp.ClientSession, log: logging.Logger)
         session=session,
         peers=peers,
         auth_token="tok",
-        snapshot_source=lambda: (META, SNAPSHOT),
-        chunk_bytes=1000,
+        snapshot_source=source_of(file),
+        chunk_bytes=8192,
         backoff_cap_s=0.05,
         request_timeout_s=1.0,
         log=log,
@@ -146,33 +168,61 @@ async def test_a_peer_without_the_stream_gets_posts_on_each_path(
     )
 
 
-async def test_a_snapshot_travels_in_chunks_and_is_reassembled(
-    session: aiohttp.ClientSession,
+async def test_a_snapshot_travels_in_chunks_and_is_verified_on_arrival(
+    session: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
+    file = state_file(tmp_path)
+    chunks = -(-file.size // 8192)
     recorder = Recorder(free_port())
     await recorder.start()
-    transport = transport_to(recorder.port, session, logging.getLogger("t"))
+    transport = transport_to(recorder.port, session, logging.getLogger("t"), file)
     try:
         transport.send(SnapshotRequest(term=3, frm=1, to=2, meta=META, seq=9))
-        await wait_count(recorder, 4)
+        await wait_count(recorder, chunks)
     finally:
         await transport.close()
         await recorder.stop()
     envelopes = [env for _, env, _ in recorder.received]
-    assert [e.chunk_offset for e in envelopes] == [0, 1000, 2000, 3000]
-    assert all(len(e.msg.data) <= 1000 for e in envelopes)  # type: ignore[union-attr]
-    assembler = SnapshotAssembler()
-    results = [assembler.add(env, env.msg) for env in envelopes]  # type: ignore[arg-type]
-    assert results[:3] == [None, None, None]
-    assert results[3] is not None and results[3].data == SNAPSHOT
+    assert [e.chunk_offset for e in envelopes] == [i * 8192 for i in range(chunks)]
+    assert {e.snapshot_sha256 for e in envelopes} == {file.sha256}
+    receiver = receiver_in(tmp_path / "node")
+    results = [await receiver.add(env, env.msg) for env in envelopes]  # type: ignore[arg-type]
+    assert results[:-1] == [None] * (chunks - 1)
+    assembled = results[-1]
+    assert assembled is not None
+    name = token_install_name(assembled.data)
+    assert name is not None
+    assert (tmp_path / "node" / name).read_bytes() == file.path.read_bytes()
 
 
-async def test_an_out_of_order_chunk_is_refused() -> None:
+def receiver_in(directory: Path) -> SnapshotReceiver:
+    directory.mkdir(parents=True, exist_ok=True)
+    files = StateFiles(StateStore(directory / "state.sqlite3"), directory)
+    return SnapshotReceiver(files, logging.getLogger("t"), DriverStats())
+
+
+async def test_a_damaged_snapshot_is_refused_and_counted(tmp_path: Path) -> None:
+    file = state_file(tmp_path)
+    data = bytearray(file.path.read_bytes())
+    data[100] ^= 0xFF
+    msg = SnapshotRequest(term=3, frm=1, to=2, meta=META, seq=9, data=bytes(data))
+    env = PeerEnvelope(
+        cluster_id="c1", frm=1, to=2, msg=msg, chunk_total=len(data), snapshot_sha256=file.sha256
+    )
+    receiver = receiver_in(tmp_path / "node")
+    with pytest.raises(ApiFailure, match="checksum mismatch"):
+        await receiver.add(env, msg)
+    assert receiver._stats.snapshots_refused == 1
+    assert not list((tmp_path / "node").glob("install-*"))
+    assert not list((tmp_path / "node").glob("recv-*"))
+
+
+async def test_an_out_of_order_chunk_is_refused(tmp_path: Path) -> None:
     msg = SnapshotRequest(term=3, frm=1, to=2, meta=META, seq=9, data=b"x" * 10)
-    assembler = SnapshotAssembler()
+    receiver = receiver_in(tmp_path)
     late = PeerEnvelope(cluster_id="c1", frm=1, to=2, msg=msg, chunk_offset=10, chunk_total=30)
     with pytest.raises(ApiFailure, match="out of order"):
-        assembler.add(late, msg)
+        await receiver.add(late, msg)
 
 
 async def test_a_peer_going_down_and_up_is_logged_once_each(
@@ -226,14 +276,22 @@ async def test_messages_stream_in_order_batched_with_the_token(
 
 
 async def test_a_snapshot_goes_as_posts_beside_the_stream(
-    session: aiohttp.ClientSession,
+    session: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
-    async with recorded(session, stream=True) as (recorder, transport):
+    file = state_file(tmp_path)
+    chunks = -(-file.size // 8192)
+    recorder = Recorder(free_port(), stream=True)
+    await recorder.start()
+    transport = transport_to(recorder.port, session, logging.getLogger("t"), file)
+    try:
         transport.send(SnapshotRequest(term=3, frm=1, to=2, meta=META, seq=9))
         transport.send(AppendRequest(3, 1, 2, 0, 0, (), 0, 10))
-        await wait_count(recorder, 5)
+        await wait_count(recorder, chunks + 1)
+    finally:
+        await transport.close()
+        await recorder.stop()
     paths = sorted(path for path, _, _ in recorder.received)
-    assert paths == ["/raft/snapshot"] * 4 + ["/raft/stream"]
+    assert paths == ["/raft/snapshot"] * chunks + ["/raft/stream"]
 
 
 async def stream_then(port: int, action: str) -> web.AppRunner:

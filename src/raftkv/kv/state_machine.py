@@ -84,6 +84,9 @@ class KvStateMachine:
                 applied.append((entry, None))
         return applied
 
+    def sessions_in_eviction_order(self) -> list[tuple[str, Session]]:
+        return list(self._sessions.items())
+
     def snapshot(self) -> bytes:
         return msgspec.msgpack.encode(
             _Snapshot(self.applied_index, self.kv, list(self._sessions.items()))

@@ -183,6 +183,36 @@ class StateStore:
 
     # -- writes --------------------------------------------------------------------------------
 
+    def load_memory_snapshot(self, data: bytes) -> None:
+        """Replace the state with a `KvStateMachine.snapshot()` (the snapshot format of data
+        directories written before the state store; one transaction, at start-up only)."""
+        from .state_machine import KvStateMachine
+
+        memory = KvStateMachine()
+        memory.restore(data)
+        sessions = memory.sessions_in_eviction_order()
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM kv")
+            conn.execute("DELETE FROM sessions")
+            conn.executemany("INSERT INTO kv VALUES (?, ?)", memory.kv.items())
+            conn.executemany(
+                "INSERT INTO sessions VALUES (?, ?, ?)",
+                [(c, i, _session_encoder.encode(s)) for i, (c, s) in enumerate(sessions)],
+            )
+            self.applied_index = memory.applied_index
+            self.digest = memory.digest
+            self.key_count = len(memory.kv)
+            self.value_bytes = sum(len(v.encode()) for v in memory.kv.values())
+            self._session_count = len(sessions)
+            self._write_meta()
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            self._reload_meta()
+            raise
+
     def apply_entries(self, entries: Sequence[Entry]) -> Applied:
         """Apply committed entries in one transaction (no fsync); entries at or below the
         applied index are skipped (the store already holds them)."""

@@ -84,7 +84,7 @@ def build_app(ctx: NodeContext) -> web.Application:
     app[CTX_KEY] = ctx
     add_kv_routes(app)
     add_admin_routes(app)
-    add_raft_routes(app)
+    add_raft_routes(app, ctx)
     app.router.add_get("/metrics", prometheus)
     app.router.add_get("/openapi.json", openapi)
     return app

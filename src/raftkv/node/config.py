@@ -57,6 +57,11 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
     request_timeout_s: PositiveSeconds = 10.0
     """Deadline of a client request that does not carry one (writes, reads, admin calls)."""
     max_sessions: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+    state_cache_mb: Annotated[int, msgspec.Meta(ge=1, le=65536)] = 32
+    """SQLite page cache of the state store: with it, what bounds the node's memory."""
+    state_kv_max_keys: Annotated[int, msgspec.Meta(ge=0)] = 10_000
+    """`/state` includes `kv` only up to this many keys (and 16 MiB of values); beyond, read
+    the state with `GET /kv/scan`."""
     max_promote_lag: Annotated[int, msgspec.Meta(ge=0)] = 1000
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -3,8 +3,10 @@
 Inputs (ticks, peer messages, proposals, admin calls) queue in an inbox; between two `Ready`s
 the loop steps all of them into the core at once. A persist in flight therefore batches every
 event that arrives meanwhile into the next one (group commit), and there is no linger timer.
-Each `Ready` is carried out in the order its docstring gives: send `messages` (a leader sends
-entries before its own fsync), persist, send `persisted_messages`, apply, reads, `advance`.
+Each `Ready` is carried out by running the commands of `plan_ready` (core/plan.py) in order,
+the same plan the simulator runs: send `messages` (a leader sends entries before its own
+fsync), apply what was durable already, persist, install a snapshot, send
+`persisted_messages`, apply the rest, hand out reads, `advance`.
 """
 
 from __future__ import annotations
@@ -12,29 +14,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
 
 from raftkv.core import (
+    Advance,
+    Apply,
     Compacted,
     Entry,
     EntryKind,
+    HandReads,
     InstallSnapshot,
+    InstallState,
     Membership,
     Message,
     NodeInfo,
+    NoteSoftState,
+    Persist,
     Ready,
     Role,
+    Send,
     SnapshotMeta,
+    SnapshotRequest,
     SoftState,
+    plan_ready,
 )
-from raftkv.kv import KvResult, KvStateMachine
+from raftkv.kv import KvResult, StateStore
 from raftkv.storage import DurableStore
 
 from .logs import event
+from .state_snapshots import SnapshotToSend, StateFiles
 from .transport import PeerBook, PeerTransport
 from .waiters import ProposalWaiters, ReadWaiters
 from .wire import ApiFailure
@@ -59,6 +71,7 @@ class DriverStats:
     messages_out: int = 0
     snapshots_taken: int = 0
     snapshots_installed: int = 0
+    snapshots_refused: int = 0
 
 
 class Driver:
@@ -70,7 +83,7 @@ class Driver:
         node_id: int,
         core: Any,
         store: DurableStore,
-        state_machine: KvStateMachine,
+        state_files: StateFiles,
         transport: PeerTransport,
         peers: PeerBook,
         snapshot_threshold: int,
@@ -79,7 +92,8 @@ class Driver:
         self.node_id = node_id
         self.core = core
         self.store = store
-        self.sm = state_machine
+        self.files = state_files
+        self.sm: StateStore = state_files.store
         self.transport = transport
         self.peers = peers
         self.log = log
@@ -212,7 +226,9 @@ class Driver:
         self._wake.set()
 
     async def wait_snapshot_task(self) -> None:
+        """After `run` ended: stop a compaction (it would wait on the driver forever)."""
         if self._snapshot_task is not None:
+            self._snapshot_task.cancel()
             await asyncio.gather(self._snapshot_task, return_exceptions=True)
 
     def _schedule_tick(self) -> None:
@@ -236,30 +252,34 @@ class Driver:
 
     async def _handle_ready(self, rd: Ready) -> None:
         self.stats.readies += 1
-        if rd.soft_state is not None:
-            self._on_soft_state(rd.soft_state)
-        self._send(rd.messages)
-        durable, after_persist = self._split_committed(rd)
-        self._apply(durable)
-        if rd.must_persist():
-            self.stats.persists += 1
-            await self.store.persist(rd.hard_state, rd.entries, rd.snapshot)
-        if rd.snapshot is not None:
-            self._install_snapshot(rd.snapshot)
-        if rd.snapshot is not None or any(e.kind == EntryKind.MEMBERSHIP for e in rd.entries):
-            self.refresh_peers()
-        self._send(rd.persisted_messages)
-        self._apply(after_persist)
-        for rs in rd.read_states:
-            self.reads.read_state(rs.ctx, rs.index, rs.ok, self.sm.applied_index, rs.leader_id)
-        self.core.advance(rd)
+        for command in plan_ready(rd):
+            match command:
+                case NoteSoftState(soft_state):
+                    self._on_soft_state(soft_state)
+                case Send(messages):
+                    self._send(messages)
+                case Apply(entries):
+                    self._apply(entries)
+                case Persist(hard_state, entries, snapshot):
+                    self.stats.persists += 1
+                    await self.store.persist(hard_state, entries, snapshot)
+                    if snapshot is not None or any(e.kind == EntryKind.MEMBERSHIP for e in entries):
+                        self.refresh_peers()
+                case InstallState(snapshot):
+                    await self._install_snapshot(snapshot)
+                case HandReads(read_states):
+                    applied = self.sm.applied_index
+                    for rs in read_states:
+                        self.reads.read_state(rs.ctx, rs.index, rs.ok, applied, rs.leader_id)
+                case Advance(ready):
+                    self.core.advance(ready)
         if self._watchers:
             self._check_watchers()
-        self._maybe_snapshot()
+        self._maybe_compact()
 
     # --- carrying out a Ready -------------------------------------------------------------
 
-    def _send(self, messages: list[Message]) -> None:
+    def _send(self, messages: Sequence[Message]) -> None:
         for msg in messages:
             self.transport.send(msg)
         self.stats.messages_out += len(messages)
@@ -268,57 +288,36 @@ class Driver:
         self.role, self.term, self.leader_id = soft.role, soft.term, soft.leader_id
         event(self.log, "raft state", role=soft.role.title, term=soft.term, leader=soft.leader_id)
 
-    def _install_snapshot(self, snapshot: InstallSnapshot) -> None:
+    async def _install_snapshot(self, snapshot: InstallSnapshot) -> None:
         meta = snapshot.meta
-        self.sm.restore(snapshot.data)
-        self.sm.mark_applied(meta.last_index)
+        await self.files.install(snapshot.data)
+        if self.sm.applied_index != meta.last_index:
+            raise StateInstallError(
+                f"installed snapshot {meta.last_term}/{meta.last_index} holds the state at "
+                f"{self.sm.applied_index}"
+            )
         self.proposals.snapshot_installed(meta.last_index)
         self.reads.applied(meta.last_index)
         self._snapshot_index = max(self._snapshot_index, meta.last_index)
+        self.files.remove_stale_installs(meta.last_index)
         self.stats.snapshots_installed += 1
         event(
             self.log,
             "snapshot installed",
             last_index=meta.last_index,
             last_term=meta.last_term,
-            bytes=len(snapshot.data),
+            keys=self.sm.key_count,
         )
 
-    @staticmethod
-    def _split_committed(rd: Ready) -> tuple[list[Entry], list[Entry]]:
-        """Committed entries already durable before this Ready's persist, and the rest.
-
-        The first part is applied before the persist: a client waiting on an entry that an
-        earlier Ready made durable need not also wait for this Ready's fsync (the leader
-        would otherwise add one fsync to every write under load). Entries this Ready writes,
-        and everything after a snapshot it installs, are applied only after the persist.
-        """
-        if rd.snapshot is not None:
-            return [], rd.committed
-        if not rd.entries:
-            return rd.committed, []
-        first_new = rd.entries[0].index
-        cut = len(rd.committed)
-        while cut and rd.committed[cut - 1].index >= first_new:
-            cut -= 1
-        return rd.committed[:cut], rd.committed[cut:]
-
-    def _apply(self, committed: list[Entry]) -> None:
-        sm = self.sm
-        for entry in committed:
-            if entry.index <= sm.applied_index:
-                continue  # covered by a snapshot already restored
-            result: KvResult | None = None
+    def _apply(self, committed: Sequence[Entry]) -> None:
+        for entry, result in self.sm.apply_entries(committed):
             if entry.kind == EntryKind.COMMAND:
-                result = sm.apply(entry.index, entry.data)
                 self.stats.applied_commands += 1
-            else:
-                sm.mark_applied(entry.index)
-                if entry.kind == EntryKind.MEMBERSHIP:
-                    self._log_membership(entry)
+            elif entry.kind == EntryKind.MEMBERSHIP:
+                self._log_membership(entry)
             self.proposals.applied(entry.index, entry.term, result)
         if committed:
-            self.reads.applied(sm.applied_index)
+            self.reads.applied(self.sm.applied_index)
 
     def _log_membership(self, entry: Entry) -> None:
         try:
@@ -356,23 +355,26 @@ class Driver:
 
     # --- snapshots ------------------------------------------------------------------------
 
-    def _maybe_snapshot(self) -> None:
+    def _maybe_compact(self) -> None:
+        """Every `snapshot_threshold` applied entries: sync the state store, then compact the
+        log through what it made durable (never further: the log is the source of truth)."""
         applied = self.sm.applied_index
         if (
             self._snapshot_task is not None
             or applied - self._snapshot_index < self._snapshot_threshold
         ):
             return
-        try:
-            meta = self.core.snapshot_meta(applied)
-        except Compacted:
-            return
-        data = self.sm.snapshot()
-        self._snapshot_task = asyncio.create_task(self._save_snapshot(meta, data))
+        self._snapshot_task = asyncio.create_task(self._compact())
 
-    async def _save_snapshot(self, meta: SnapshotMeta, data: bytes) -> None:
+    async def _compact(self) -> None:
         try:
-            await self.store.save_snapshot(meta, data)
+            durable = await self.files.make_durable()
+            meta = await self.meta_at(durable)
+            if meta is None:
+                return
+            await self.store.save_snapshot(meta, b"")
+        except asyncio.CancelledError:
+            raise
         except BaseException as exc:
             self._fatal = exc
             self._wake.set()
@@ -380,7 +382,31 @@ class Driver:
         else:
             self.submit(lambda core: core.compact(meta))
             self._snapshot_index = max(self._snapshot_index, meta.last_index)
+            self.files.remove_stale_installs(self.sm.applied_index)
             self.stats.snapshots_taken += 1
-            event(self.log, "snapshot taken", last_index=meta.last_index, bytes=len(data))
+            event(self.log, "log compacted", through=meta.last_index, keys=self.sm.key_count)
         finally:
             self._snapshot_task = None
+
+    async def meta_at(self, index: int) -> SnapshotMeta | None:
+        """The core's snapshot meta for the state at `index`, or None if the core cannot
+        describe it (compacted past it meanwhile, or not applied that far yet after a
+        restart whose state store was ahead of the log's commit)."""
+
+        def describe(core: Any) -> SnapshotMeta | None:
+            try:
+                meta: SnapshotMeta = core.snapshot_meta(index)
+            except (Compacted, ValueError):
+                return None
+            return meta
+
+        return await self.call(describe)
+
+    async def snapshot_to_send(self, msg: SnapshotRequest) -> SnapshotToSend | None:
+        """The state file to send for `msg` (at its snapshot's index or later)."""
+        return await self.files.file_to_send(msg.meta.last_index, self.meta_at)
+
+
+class StateInstallError(Exception):
+    """An installed state file does not hold the state its snapshot names (a bug or a damaged
+    file that passed verification): the node stops rather than serve it."""

@@ -1,4 +1,4 @@
-"""Client routes: `/healthz`, `/state`, `/kv/write`, `/kv/read`.
+"""Client routes: `/healthz`, `/state`, `/kv/write`, `/kv/read`, `/kv/scan`.
 
 A write on a follower or learner is forwarded one hop to the leader. A read is local by
 default (the reference behaviour); `consistency: linearizable` goes through ReadIndex, on any
@@ -19,8 +19,11 @@ from .metrics import membership_json
 from .wire import (
     ApiFailure,
     ReadRequest,
+    ScanQuery,
     WriteRequest,
+    bad_request,
     decode_body,
+    decode_query,
     json_encoder,
     no_leader,
     ok,
@@ -32,8 +35,15 @@ async def healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
+STATE_KV_MAX_BYTES = 16 << 20
+"""`/state` leaves `kv` out beyond this many bytes of values too (the JSON is built on the
+event loop, in time proportional to what it holds)."""
+SCAN_MAX_LIMIT = 1000
+
+
 async def state(request: web.Request) -> web.Response:
     ctx = request.app[CTX_KEY]
+    await ctx.driver.files.readable()
     payload = state_payload(ctx, with_kv=request.query.get("kv", "true").lower() != "false")
     return web.Response(body=json_encoder.encode(payload), content_type="application/json")
 
@@ -57,8 +67,20 @@ def state_payload(ctx: NodeContext, *, with_kv: bool) -> dict[str, Any]:
         "membership": membership_json(effective, committed),
         "cluster_id": effective.cluster_id or None,
     }
+    store = ctx.driver.sm
+    payload["kv_digest"] = store.digest.hex
+    payload["kv_keys"] = store.key_count
     if with_kv:
-        payload["kv"] = dict(sorted(ctx.driver.sm.kv.items()))
+        limit = ctx.config.state_kv_max_keys
+        if store.key_count <= limit and store.value_bytes <= STATE_KV_MAX_BYTES:
+            payload["kv"] = dict(store.scan("", None, limit))
+        else:
+            payload["kv"] = None
+            payload["kv_omitted"] = (
+                f"{store.key_count} keys ({store.value_bytes} bytes of values) exceed "
+                f"state_kv_max_keys={limit} or {STATE_KV_MAX_BYTES} bytes; read them with "
+                "GET /kv/scan?prefix=&after=&limit="
+            )
     return payload
 
 
@@ -117,7 +139,21 @@ async def kv_read(request: web.Request) -> web.Response:
             await until(applied, ctx.deadline(request), _read_timeout)
         finally:
             ctx.driver.reads.forget(ctx_id)
-    return ok({"value": ctx.driver.sm.get(read.key)})
+    store = await ctx.driver.files.readable()
+    return ok({"value": store.get(read.key)})
+
+
+async def kv_scan(request: web.Request) -> web.Response:
+    """A page of the local state in key order: `{items: [[key, value], ...], next}`; pass
+    `next` as `after` for the following page (null: no more)."""
+    ctx = request.app[CTX_KEY]
+    query = decode_query(request.query, ScanQuery)
+    if query.limit > SCAN_MAX_LIMIT:
+        raise bad_request(f"limit: at most {SCAN_MAX_LIMIT}, got {query.limit}")
+    store = await ctx.driver.files.readable()
+    items = store.scan(query.prefix, query.after, query.limit)
+    following = items[-1][0] if len(items) == query.limit else None
+    return ok({"items": [list(item) for item in items], "next": following})
 
 
 def add_kv_routes(app: web.Application) -> None:
@@ -125,3 +161,4 @@ def add_kv_routes(app: web.Application) -> None:
     app.router.add_get("/state", state)
     app.router.add_post("/kv/write", kv_write)
     app.router.add_post("/kv/read", kv_read)
+    app.router.add_get("/kv/scan", kv_scan)

@@ -16,14 +16,15 @@ import logging
 import os
 import random
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
-from raftkv.core import RaftKVError, RawNode, Role
-from raftkv.kv import KvStateMachine
+from raftkv.core import BootState, RaftKVError, RawNode, Role
+from raftkv.kv import STATE_FILE, StateStore, StateStoreError
 from raftkv.storage import (
     DurableStore,
     Identity,
@@ -31,6 +32,7 @@ from raftkv.storage import (
     StorageError,
     load_or_create_identity,
 )
+from raftkv.storage.log_store import SNAPSHOT_DIR
 
 from .app import build_app
 from .config import ConfigError, NodeConfig, load_config
@@ -38,6 +40,7 @@ from .context import NodeContext
 from .driver import Driver, now_ms
 from .logs import event, setup_logging
 from .metrics import NodeMetrics
+from .state_snapshots import DamagedState, StateFiles, reconcile_at_start
 from .transport import PeerBook, PeerTransport
 
 HANDOVER_TIMEOUT_S = 1.2
@@ -103,6 +106,28 @@ def _open_store(data_dir: Path) -> DurableStore:
         raise StartupError(f"data_dir: {exc}") from exc
 
 
+def _open_state(
+    config: NodeConfig, data_dir: Path, boot: BootState, snapshot_data: bytes | None
+) -> tuple[StateFiles, str]:
+    """The state store, reconciled with the recovered log (see `reconcile_at_start`)."""
+    try:
+        state = StateStore(
+            data_dir / STATE_FILE,
+            max_sessions=config.max_sessions,
+            cache_bytes=config.state_cache_mb << 20,
+        )
+    except (StateStoreError, sqlite3.Error) as exc:
+        raise StartupError(f"data_dir: {exc}") from exc
+    files = StateFiles(state, data_dir / SNAPSHOT_DIR)
+    snapshot_index = boot.snapshot.last_index if boot.snapshot is not None else 0
+    last_index = boot.entries[-1].index if boot.entries else snapshot_index
+    try:
+        return files, reconcile_at_start(files, snapshot_index, last_index, snapshot_data)
+    except (DamagedState, StateStoreError, sqlite3.Error, OSError) as exc:
+        files.close()
+        raise StartupError(f"data_dir: {exc}") from exc
+
+
 def _peer_session(config: NodeConfig) -> aiohttp.ClientSession:
     """Keep-alive session for peers and forwarding; DNS cached at most 1 s (container IPs
     change on restart); with a specific bind host, connections leave from it."""
@@ -121,12 +146,14 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
     except StorageError as exc:
         await store.close()
         raise StartupError(f"data_dir: {exc}") from exc
-    state_machine = KvStateMachine(config.max_sessions)
-    if snapshot_data is not None:
-        state_machine.restore(snapshot_data)
+    try:
+        files, recovered = _open_state(config, data_dir, boot, snapshot_data)
+    except StartupError:
+        await store.close()
+        raise
     core = RawNode(config.node_id, config.core_config(), random.Random(), now_ms(), boot)
     session = _peer_session(config)
-    ctx = _assemble(config, identity, core, store, state_machine, session, log)
+    ctx = _assemble(config, identity, core, store, files, session, log)
     runner = web.AppRunner(build_app(ctx), access_log=None, shutdown_timeout=0.3)
     try:
         await _open_port(runner, config)
@@ -134,6 +161,7 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
         await runner.cleanup()
         await session.close()
         await store.close()
+        files.close()
         raise
     # The driver starts once the port is ours: a node that cannot serve never speaks Raft
     # (requests accepted meanwhile wait in its inbox).
@@ -149,6 +177,7 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
         data_dir=str(data_dir),
         last_index=boot.entries[-1].index if boot.entries else 0,
         snapshot=boot.snapshot.last_index if boot.snapshot else 0,
+        state=recovered,
     )
     transport = ctx.driver.transport
     return await _run_until_signal(ctx, driver_task, runner, transport, session, store)
@@ -159,7 +188,7 @@ def _assemble(
     identity: Identity,
     core: RawNode,
     store: DurableStore,
-    state_machine: KvStateMachine,
+    files: StateFiles,
     session: aiohttp.ClientSession,
     log: logging.Logger,
 ) -> NodeContext:
@@ -171,7 +200,7 @@ def _assemble(
         session=session,
         peers=peers,
         auth_token=config.auth_token,
-        snapshot_source=store.latest_snapshot,
+        snapshot_source=lambda msg: driver.snapshot_to_send(msg),
         chunk_bytes=SNAPSHOT_CHUNK_BYTES,
         backoff_cap_s=config.heartbeat_interval_ms / 1000,
         request_timeout_s=config.election_timeout_max_ms / 1000,
@@ -181,7 +210,7 @@ def _assemble(
         node_id=config.node_id,
         core=core,
         store=store,
-        state_machine=state_machine,
+        state_files=files,
         transport=transport,
         peers=peers,
         snapshot_threshold=config.snapshot_threshold,
@@ -222,12 +251,12 @@ async def _run_until_signal(
         stop_wait.cancel()
         exc = driver_task.exception()
         log.error("driver stopped: %s", exc, exc_info=exc)
-        await _close(driver_task, runner, transport, session, store)
+        await _close(ctx, driver_task, runner, transport, session, store)
         return 1
     event(log, "stopping", role=ctx.driver.role.title)
     await _hand_over(ctx)
     ctx.driver.stop()
-    await _close(driver_task, runner, transport, session, store)
+    await _close(ctx, driver_task, runner, transport, session, store)
     event(log, "stopped")
     return 0
 
@@ -249,6 +278,7 @@ async def _hand_over(ctx: NodeContext) -> None:
 
 
 async def _close(
+    ctx: NodeContext,
     driver_task: asyncio.Task[None],
     runner: web.AppRunner,
     transport: PeerTransport,
@@ -261,7 +291,9 @@ async def _close(
     await runner.cleanup()
     await transport.close()
     await session.close()
+    await ctx.driver.wait_snapshot_task()
     await store.close()
+    ctx.driver.files.close()
 
 
 if __name__ == "__main__":

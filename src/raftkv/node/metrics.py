@@ -59,7 +59,7 @@ class _DriverCollector(Collector):
             "raftkv_applied_index": ("Applied index", driver.sm.applied_index),
             "raftkv_last_log_index": ("Last log index", status.last_index),
             "raftkv_snapshot_index": ("Snapshot index", status.snapshot_index),
-            "raftkv_keys": ("Keys in the state machine", len(driver.sm.kv)),
+            "raftkv_keys": ("Keys in the state machine", driver.sm.key_count),
             "raftkv_sessions": ("Client sessions", driver.sm.session_count()),
         }
         for name, (doc, value) in gauges.items():

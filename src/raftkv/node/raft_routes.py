@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from raftkv.core import Message, SnapshotRequest
+from raftkv.kv.state_files import SnapshotInvalid, fsync_path, verify_state_file
 
 from .context import CTX_KEY, NodeContext, read_body
+from .driver import DriverStats
 from .logs import event
+from .state_snapshots import StateFiles, install_token
 from .wire import (
     STREAM_CLOSE_S,
     STREAM_PATH,
@@ -43,29 +50,81 @@ CLOSE_MISADDRESSED = 4409
 """WebSocket close code (application range) for a frame failing `check_envelope`."""
 
 
-class SnapshotAssembler:
-    """Reassembles chunked snapshots, one transfer per sender at a time."""
+@dataclass
+class _Transfer:
+    key: tuple[int, int, int, int, str]
+    file: BinaryIO
+    received: int = 0
 
-    def __init__(self) -> None:
-        self._partial: dict[int, tuple[tuple[int, int, int, int], bytearray]] = {}
 
-    def add(self, env: PeerEnvelope, msg: SnapshotRequest) -> SnapshotRequest | None:
-        """The complete request once its last chunk arrived, else None."""
-        key = (msg.term, msg.meta.last_index, msg.seq, env.chunk_total)
+class SnapshotReceiver:
+    """Writes chunked snapshots to a file per sender (`recv-<peer>.part`), one transfer per
+    sender at a time; a complete file is verified before the core ever hears of it."""
+
+    def __init__(self, files: StateFiles, log: logging.Logger, stats: DriverStats) -> None:
+        self._files = files
+        self._log = log
+        self._stats = stats
+        self._partial: dict[int, _Transfer] = {}
+
+    async def add(self, env: PeerEnvelope, msg: SnapshotRequest) -> SnapshotRequest | None:
+        """The request to step once its last chunk arrived and verified, else None."""
+        key = (msg.term, msg.meta.last_index, msg.seq, env.chunk_total, env.snapshot_sha256)
         if env.chunk_offset == 0:
-            self._partial[env.frm] = (key, bytearray())
-        current = self._partial.get(env.frm)
-        if current is None or current[0] != key or len(current[1]) != env.chunk_offset:
-            self._partial.pop(env.frm, None)
+            self._drop(env.frm)
+            path = self._part_path(env.frm)
+            self._partial[env.frm] = _Transfer(key, await asyncio.to_thread(path.open, "wb"))
+        transfer = self._partial.get(env.frm)
+        if transfer is None or transfer.key != key or transfer.received != env.chunk_offset:
+            self._drop(env.frm)
             raise bad_request(f"snapshot chunk at offset {env.chunk_offset} is out of order")
-        buffer = current[1]
-        buffer += msg.data
-        if len(buffer) < env.chunk_total:
+        await asyncio.to_thread(transfer.file.write, msg.data)
+        transfer.received += len(msg.data)
+        if transfer.received < env.chunk_total:
             return None
         del self._partial[env.frm]
-        if len(buffer) > env.chunk_total:
+        if transfer.received > env.chunk_total:
+            transfer.file.close()
             raise bad_request("snapshot chunks exceed the announced size")
-        return msgspec.structs.replace(msg, data=bytes(buffer))
+        name = await self._verified(env, msg, transfer.file)
+        return msgspec.structs.replace(msg, data=install_token(name))
+
+    async def _verified(self, env: PeerEnvelope, msg: SnapshotRequest, file: BinaryIO) -> str:
+        part = self._part_path(env.frm)
+        dest = self._files.install_path(msg.meta.last_index)
+        try:
+            await asyncio.to_thread(
+                _seal, file, part, msg.meta.last_index, env.snapshot_sha256, dest
+            )
+        except SnapshotInvalid as exc:
+            self._stats.snapshots_refused += 1
+            event(self._log, "snapshot refused", logging.WARNING, sender=env.frm, reason=str(exc))
+            raise bad_request(f"snapshot refused: {exc}") from exc
+        return dest.name
+
+    def _part_path(self, sender: int) -> Path:
+        return self._files.directory / f"recv-{sender}.part"
+
+    def _drop(self, sender: int) -> None:
+        transfer = self._partial.pop(sender, None)
+        if transfer is not None:
+            transfer.file.close()
+
+
+def _seal(file: BinaryIO, part: Path, index: int, sha256: str, dest: Path) -> None:
+    """Make the received file durable, verify it, and give it its install name."""
+    try:
+        file.flush()
+        os.fsync(file.fileno())
+    finally:
+        file.close()
+    try:
+        verify_state_file(part, index, sha256)
+    except SnapshotInvalid:
+        part.unlink(missing_ok=True)
+        raise
+    part.replace(dest)
+    fsync_path(dest.parent, directory=True)
 
 
 def check_envelope(ctx: NodeContext, env: PeerEnvelope) -> None:
@@ -98,7 +157,7 @@ async def raft_message(request: web.Request) -> web.Response:
         raise bad_request(f"invalid peer envelope: {exc}") from exc
     msg = accept_envelope(ctx, env)
     if isinstance(msg, SnapshotRequest) and env.chunk_total >= 0:
-        assembled = request.app[ASSEMBLER_KEY].add(env, msg)
+        assembled = await request.app[RECEIVER_KEY].add(env, msg)
         if assembled is None:
             return web.Response(status=200)
         msg = assembled
@@ -202,11 +261,12 @@ async def raft_identity(request: web.Request) -> web.Response:
     )
 
 
-ASSEMBLER_KEY = web.AppKey("raftkv_snapshot_assembler", SnapshotAssembler)
+RECEIVER_KEY = web.AppKey("raftkv_snapshot_receiver", SnapshotReceiver)
 
 
-def add_raft_routes(app: web.Application) -> None:
-    app[ASSEMBLER_KEY] = SnapshotAssembler()
+def add_raft_routes(app: web.Application, ctx: NodeContext) -> None:
+    driver = ctx.driver
+    app[RECEIVER_KEY] = SnapshotReceiver(driver.files, driver.log, driver.stats)
     app[STREAMS_KEY] = set()
     app.on_shutdown.append(close_streams)
     app.router.add_get(STREAM_PATH, raft_stream)

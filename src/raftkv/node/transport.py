@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -27,7 +27,6 @@ import msgspec
 from raftkv.core import (
     Message,
     NodeInfo,
-    SnapshotMeta,
     SnapshotRequest,
     SnapshotResponse,
     TimeoutNow,
@@ -36,6 +35,7 @@ from raftkv.core import (
 )
 
 from .logs import event
+from .state_snapshots import SnapshotToSend
 from .wire import STREAM_CLOSE_S, STREAM_PATH, PeerEnvelope, envelope_encoder, stream_frame
 
 QUEUE_LIMIT = 4096
@@ -45,7 +45,7 @@ STREAM_FRAME_BYTES = 4 * 1024 * 1024
 """A frame closes before it would pass this size; appends are below 1 MiB each and the
 receiver takes frames up to `RAFT_BODY_LIMIT` (8 MiB)."""
 
-SnapshotSource = Callable[[], "tuple[SnapshotMeta, bytes] | None"]
+SnapshotSource = Callable[[SnapshotRequest], Awaitable["SnapshotToSend | None"]]
 
 
 def raft_path(msg: Message) -> str:
@@ -348,20 +348,25 @@ class PeerTransport:
         self.sent_messages += 1
 
     async def _deliver_snapshot(self, url: str, msg: SnapshotRequest) -> None:
-        latest = self._snapshot_source()
-        if latest is None or latest[0].last_index != msg.meta.last_index:
-            # A newer snapshot replaced it between the core's send and now: the core sends
-            # again with the newer meta after it compacts; this one is dropped like a loss.
-            self.log.debug("snapshot %d no longer stored; dropped", msg.meta.last_index)
+        """Stream a state file at `msg`'s snapshot or later, chunk by chunk from disk."""
+        to_send = await self._snapshot_source(msg)
+        if to_send is None:
+            # The core cannot describe the copy now; it asks again after its retry timeout.
+            self.log.debug("snapshot for %d not available; dropped", msg.to)
             return
-        data = latest[1]
-        offsets = range(0, max(len(data), 1), self._chunk_bytes)
-        for offset in offsets:
-            chunk = msgspec.structs.replace(msg, data=data[offset : offset + self._chunk_bytes])
-            await self._post(url, self.envelope(chunk, offset=offset, total=len(data)))
+        msg = msgspec.structs.replace(msg, meta=to_send.meta)
+        file = to_send.file
+        with file.path.open("rb") as source:  # open: a newer copy may unlink the name
+            for offset in range(0, max(file.size, 1), self._chunk_bytes):
+                data = await asyncio.to_thread(source.read, self._chunk_bytes)
+                chunk = msgspec.structs.replace(msg, data=data)
+                body = self.envelope(chunk, offset=offset, total=file.size, sha256=file.sha256)
+                await self._post(url, body)
         self.sent_messages += 1
 
-    def envelope(self, msg: Message, *, offset: int = 0, total: int = -1) -> bytes:
+    def envelope(
+        self, msg: Message, *, offset: int = 0, total: int = -1, sha256: str = ""
+    ) -> bytes:
         return envelope_encoder.encode(
             PeerEnvelope(
                 cluster_id=self.peers.cluster_id,
@@ -372,6 +377,7 @@ class PeerTransport:
                 chunk_offset=offset,
                 chunk_total=total,
                 from_addr=self.public_addr,
+                snapshot_sha256=sha256,
             )
         )
 

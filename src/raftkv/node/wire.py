@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -32,6 +33,14 @@ class WriteRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class ReadRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     key: Key
     consistency: Literal["local", "linearizable"] = "local"
+
+
+class ScanQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`GET /kv/scan` query parameters."""
+
+    prefix: str = ""
+    after: str | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1)] = 100
 
 
 class AddLearnerRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -77,6 +86,8 @@ class PeerEnvelope(msgspec.Struct, frozen=True):
     from_addr: str = ""
     """The sender's public address, so that a node which does not know the sender yet (a
     pristine learner receiving its first append) can answer it."""
+    snapshot_sha256: str = ""
+    """For snapshot chunks: the SHA-256 of the whole state file, checked before it is used."""
 
 
 class Identity(msgspec.Struct, frozen=True):
@@ -158,6 +169,15 @@ def ok(payload: object) -> web.Response:
 
 
 T = TypeVar("T")
+
+
+def decode_query(query: Mapping[str, str], kind: type[T]) -> T:
+    """Decode query parameters into `kind` (numbers from their text); 400 naming the one
+    that does not fit."""
+    try:
+        return msgspec.convert(dict(query), type=kind, strict=False)
+    except msgspec.ValidationError as exc:
+        raise bad_request(f"invalid query: {exc}") from exc
 
 
 def decode_body(body: bytes, kind: type[T]) -> T:
