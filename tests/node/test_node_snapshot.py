@@ -59,6 +59,12 @@ def test_late_learner_catches_up_by_snapshot(cluster: Cluster) -> None:
     assert late.kv()["key-9999"] == "value-9999" * 10
     late_metrics = call(late.addr, "GET", "/admin/metrics")[1]["Ok"]
     assert late_metrics["driver"]["snapshots_installed"] >= 1
+    wait_for(
+        lambda: late.state()["last_applied_index"] == first.state()["last_applied_index"],
+        10,
+        "the learner at the leader's applied index",
+    )
+    assert late.state()["kv_digest"] == first.state()["kv_digest"]
     assert late.state()["role"] == "Learner"
     read = {"key": "key-42", "consistency": "linearizable"}
     assert call(late.addr, "POST", "/kv/read", read) == (200, {"Ok": {"value": "value-42" * 10}})
@@ -76,3 +82,46 @@ def test_late_learner_catches_up_by_snapshot(cluster: Cluster) -> None:
     wait_for(lambda: late.state().get("current_leader") == 0, 5, "the learner hearing node 0")
     body = {"key": "after", "value": "restart", "serial": 1, "client_id": "after"}
     assert call(late.addr, "POST", "/kv/write", body) == (200, {"Ok": {"previous": None}})
+
+
+def test_restart_resumes_from_the_state_store_without_replaying(cluster: Cluster) -> None:
+    """A killed node comes back with the state its store holds and applies only what the
+    log adds after it: nothing compacted, nothing already held, is applied again."""
+    node = cluster.nodes[0]
+    node.start()
+    assert call(node.addr, "POST", "/admin/init") == (200, {"Ok": None})
+    asyncio.run(write_many(node.addr, 2500))
+    before = node.state()
+    assert before["snapshot_index"] >= 2000
+    node.kill()
+    node.start()
+    wait_for(lambda: node.state().get("role") == "Leader", 10, "node 0 leading again")
+    after = node.state()
+    assert after["kv_digest"] == before["kv_digest"]
+    assert after["kv_keys"] == before["kv_keys"] == 2500
+    assert after["last_applied_index"] >= before["last_applied_index"]
+    metrics = call(node.addr, "GET", "/admin/metrics")[1]["Ok"]
+    assert metrics["driver"]["applied_commands"] == 0
+    body = {"key": "after", "value": "restart", "serial": 1, "client_id": "after"}
+    assert call(node.addr, "POST", "/kv/write", body) == (200, {"Ok": {"previous": None}})
+    metrics = call(node.addr, "GET", "/admin/metrics")[1]["Ok"]
+    assert metrics["driver"]["applied_commands"] == 1
+    assert "state store at" in node.log_path.read_text()
+
+
+def test_a_lost_state_store_beside_a_compacted_log_is_refused_at_start(
+    cluster: Cluster,
+) -> None:
+    node = cluster.nodes[0]
+    node.start()
+    assert call(node.addr, "POST", "/admin/init") == (200, {"Ok": None})
+    asyncio.run(write_many(node.addr, 1500))
+    assert node.state()["snapshot_index"] >= 1000
+    node.kill()
+    data_dir = node.workdir / "raftkv-data-0"
+    for path in data_dir.glob("state.sqlite3*"):
+        path.unlink()
+    node.start(wait=False)
+    assert node.wait_exit(15) == 2
+    last_line = node.log_path.read_text().strip().splitlines()[-1]
+    assert last_line.startswith("raftkv-node: data_dir:") and "damaged" in last_line

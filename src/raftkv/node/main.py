@@ -39,6 +39,7 @@ from .config import ConfigError, NodeConfig, load_config
 from .context import NodeContext
 from .driver import Driver, now_ms
 from .logs import event, setup_logging
+from .loop_lag import LoopLagMonitor
 from .metrics import NodeMetrics
 from .state_snapshots import DamagedState, StateFiles, reconcile_at_start
 from .transport import PeerBook, PeerTransport
@@ -166,6 +167,10 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
     # The driver starts once the port is ours: a node that cannot serve never speaks Raft
     # (requests accepted meanwhile wait in its inbox).
     driver_task = asyncio.create_task(ctx.driver.run(), name="raftkv-driver")
+    lag = LoopLagMonitor(
+        ctx.metrics.registry, log, warn_after_s=config.heartbeat_interval_ms / 1000
+    )
+    lag_task = asyncio.create_task(lag.run(), name="raftkv-loop-lag")
     gc.collect()
     gc.freeze()
     event(
@@ -180,7 +185,10 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
         state=recovered,
     )
     transport = ctx.driver.transport
-    return await _run_until_signal(ctx, driver_task, runner, transport, session, store)
+    try:
+        return await _run_until_signal(ctx, driver_task, runner, transport, session, store)
+    finally:
+        lag_task.cancel()
 
 
 def _assemble(
