@@ -403,7 +403,22 @@ class Driver:
         return await self.call(describe)
 
     async def snapshot_to_send(self, msg: SnapshotRequest) -> SnapshotToSend | None:
-        """The state file to send for `msg` (at its snapshot's index or later)."""
+        """The state file to send for `msg` (at its snapshot's index or later), or None when
+        the follower no longer waits for one (a retry queued behind a long transfer that
+        already caught it up must not send the whole state again)."""
+
+        def still_wanted(core: Any) -> bool:
+            status = core.status()
+            progress = status.progress.get(msg.to)
+            return (
+                status.role is Role.LEADER
+                and status.term == msg.term
+                and progress is not None
+                and progress.state == "snapshot"
+            )
+
+        if not await self.call(still_wanted):
+            return None
         return await self.files.file_to_send(msg.meta.last_index, self.meta_at)
 
 
