@@ -58,6 +58,8 @@ def test_a_swap_that_completed_leaves_nothing_behind(tmp_path: Path) -> None:
     files = node_files(tmp_path / "node", 60)
     token = staged_install(tmp_path, files, 50)  # e.g. a stale file never installed
     (files.directory / "recv-2.part").write_bytes(b"half a transfer")
+    (files.directory / "send-copy.sqlite3.partial").write_bytes(b"a copy cut short")
+    (files.directory / "send-41.sqlite3").write_bytes(b"a copy for a follower")
     done = reconcile_at_start(files, snapshot_index=50, last_index=70, data=token)
     assert done == "state store at 60"
     assert list(files.directory.iterdir()) == []
