@@ -3,6 +3,9 @@ an install cut short is finished, a store that cannot fit the log is refused, ne
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +104,35 @@ def test_a_data_directory_from_before_the_state_store_is_migrated(tmp_path: Path
     assert files.store.digest.value == memory.digest.value
     assert files.store.scan("", None, 100) == sorted(memory.kv.items())
     files.close()
+
+
+@pytest.mark.parametrize("crash_at", range(1, 9))
+def test_a_sigkill_at_any_step_of_an_install_recovers_the_new_state(
+    tmp_path: Path, crash_at: int
+) -> None:
+    """The log store recorded snapshot 50 (its Persist came first); the process dies at one
+    step of swapping the state file in, with the old store's WAL still holding writes. The
+    next start finishes the install, or finds it done: the state is the snapshot's, whole."""
+    files = node_files(tmp_path / "node", 10)
+    files.store.apply_entries(puts(11, 20))  # in the WAL, not checkpointed
+    token = staged_install(tmp_path, files, 50)
+    expected = StateStore(tmp_path / "leader" / "state.sqlite3")
+    want = (expected.digest.value, expected.scan("", None, 100))
+    files.store.close()
+    child = Path(__file__).with_name("install_crash_child.py")
+    name = token.decode()
+    result = subprocess.run(
+        [sys.executable, str(child), str(tmp_path / "node"), name, str(crash_at)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    crashed = result.returncode == -signal.SIGKILL
+    assert crashed or result.returncode == 0, result.stderr
+    files = node_files(tmp_path / "node", 0)
+    reconcile_at_start(files, snapshot_index=50, last_index=50, data=token)
+    assert files.store.applied_index == 50
+    assert (files.store.digest.value, files.store.scan("", None, 100)) == want
+    files.close()
+    if not crashed:
+        assert "completed" in result.stdout and crash_at > 6  # every step was reached before
