@@ -12,9 +12,9 @@ from raftkv.core import Entry, EntryKind
 from raftkv.kv import KvStateMachine, Put, StateStore, encode_command
 from raftkv.kv.state_files import (
     SnapshotInvalid,
+    checkpoint,
     copy_state,
     install_state_file,
-    make_durable,
     verify_state_file,
 )
 from raftkv.kv.state_store import prefix_end
@@ -106,7 +106,8 @@ def test_prefix_end(prefix: str, end: str | None) -> None:
 def test_copy_verify_install_round_trip(tmp_path: Path) -> None:
     source = StateStore(tmp_path / "a.sqlite3")
     source.apply_entries(random_entries(3, 200))
-    assert make_durable(source.path) == 200
+    assert checkpoint(source.path)
+    assert not source.path.with_name("a.sqlite3-wal").stat().st_size
     copy = copy_state(source.path, tmp_path / "copy.sqlite3")
     assert copy.applied_index == 200
     verify_state_file(copy.path, 200, copy.sha256)

@@ -1,7 +1,8 @@
 """Whole-file operations on the state store, each run on a worker thread (they take time in
 proportion to the data, so never on the event loop):
 
-- `make_durable`: sync what the store committed, so the log may be compacted up to it;
+- `checkpoint`: move the WAL into the file and sync it, so the log may be compacted up to what
+  it holds (and the WAL does not grow without end);
 - `copy_state`: a consistent copy (`VACUUM INTO`, a read transaction: writes go on) to send to a
   follower, with its SHA-256;
 - `verify_state_file`: a received copy is checked (checksum, SQLite's own structural check,
@@ -49,21 +50,23 @@ def fsync_path(path: Path, *, directory: bool = False) -> None:
         os.close(fd)
 
 
-def make_durable(path: Path) -> int:
-    """Checkpoint the WAL into the file and fsync both; returns the applied index that is now
-    durable (at least: writes that committed before the call)."""
+def checkpoint(path: Path) -> bool:
+    """Move the WAL into the file, truncate it, and fsync: every write committed before the
+    call is durable afterwards. Call it while nothing writes (the node's driver waits for it),
+    so the WAL can be truncated. Returns False if a reader (a copy in progress) kept part of
+    the WAL: it is then synced in place, durable all the same, and truncated next time."""
     conn = open_state_db(path, COPY_CACHE_BYTES)
     try:
-        applied = read_meta(conn)["applied_index"]
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        conn.execute("PRAGMA busy_timeout=0")  # a reader in the way: do what can be done
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     finally:
         conn.close()
-    # A reader may have held the checkpoint back: the WAL itself must then be durable.
+    # When a reader held the checkpoint back, SQLite may not have synced the WAL itself.
     wal = path.with_name(path.name + "-wal")
     if wal.exists():
         fsync_path(wal)
     fsync_path(path)
-    return applied
+    return bool(busy == 0)
 
 
 def file_sha256(path: Path) -> str:
@@ -153,8 +156,8 @@ __all__ = [
     "SnapshotInvalid",
     "StateFile",
     "StateStoreError",
+    "checkpoint",
     "copy_state",
     "install_state_file",
-    "make_durable",
     "verify_state_file",
 ]

@@ -6,9 +6,9 @@ so a restart resumes from exactly what the file holds and replays only the log a
 
 NB: WAL mode with `synchronous=NORMAL`: an apply batch commits without fsync (a crash of the
 process loses nothing; a power loss may lose the last batches but never mixes them). The log is
-the source of truth: it is compacted only through an index that `make_durable` (state_files.py)
+the source of truth: it is compacted only through an index that `checkpoint` (state_files.py)
 has synced first. Automatic checkpoints are off: they fsync, and this connection lives on the
-event loop; `make_durable` checkpoints on a worker thread instead.
+event loop; `checkpoint` runs on a worker thread instead, while the driver waits.
 
 Memory is bounded by `cache_bytes` (SQLite's page cache), not by the data.
 """
@@ -110,6 +110,8 @@ class StateStore:
         self.max_sessions = max_sessions
         self.cache_bytes = cache_bytes
         self._batch: _Batch | None = None
+        self.written_bytes = 0
+        """Roughly what apply batches wrote since the last checkpoint (the WAL's growth)."""
         self._conn = self._open()
         self.applied_index = 0
         self.digest = StateDigest()
@@ -191,6 +193,7 @@ class StateStore:
     def put_value(self, key: str, value: str, previous: str | None) -> None:
         batch = self._writing()
         batch.values[key] = batch.new_values[key] = value
+        self.written_bytes += len(key) + 2 * len(value) + 64  # the row, and the session's answer
         if previous is None:
             self.key_count += 1
         else:

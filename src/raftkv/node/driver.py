@@ -275,7 +275,7 @@ class Driver:
                     self.core.advance(ready)
         if self._watchers:
             self._check_watchers()
-        self._maybe_compact()
+        await self._maybe_compact()
 
     # --- carrying out a Ready -------------------------------------------------------------
 
@@ -355,23 +355,28 @@ class Driver:
 
     # --- snapshots ------------------------------------------------------------------------
 
-    def _maybe_compact(self) -> None:
-        """Every `snapshot_threshold` applied entries: sync the state store, then compact the
-        log through what it made durable (never further: the log is the source of truth)."""
-        applied = self.sm.applied_index
+    async def _maybe_compact(self) -> None:
+        """Between two Readies (nothing applies meanwhile): checkpoint the state store once
+        enough was written, and every `snapshot_threshold` applied entries compact the log
+        through what the checkpoint made durable (never further: the log is the source of
+        truth). The checkpoint's cost is bounded by what was written since the last one."""
+        compaction_due = self.sm.applied_index - self._snapshot_index >= self._snapshot_threshold
+        if self.files.checkpoint_due(compaction_due):
+            await self.files.checkpoint()
+        durable = self.files.durable_index
         if (
             self._snapshot_task is not None
-            or applied - self._snapshot_index < self._snapshot_threshold
+            or durable - self._snapshot_index < self._snapshot_threshold
         ):
             return
-        self._snapshot_task = asyncio.create_task(self._compact())
-
-    async def _compact(self) -> None:
         try:
-            durable = await self.files.make_durable()
-            meta = await self.meta_at(durable)
-            if meta is None:
-                return
+            meta = self.core.snapshot_meta(durable)
+        except (Compacted, ValueError):
+            return  # the core has not applied that far yet (a restart ahead of the log)
+        self._snapshot_task = asyncio.create_task(self._compact(meta))
+
+    async def _compact(self, meta: SnapshotMeta) -> None:
+        try:
             await self.store.save_snapshot(meta, b"")
         except asyncio.CancelledError:
             raise

@@ -1,13 +1,19 @@
-"""`/openapi.json`: every endpoint and body, generated from the msgspec structs in `wire.py`."""
+"""`/openapi.json`: every endpoint and body, generated from msgspec structs: those `wire.py`
+decodes requests with, and the answer structs below for what handlers build as dicts.
+
+A GET endpoint's request struct describes its query parameters; any other's, its JSON body.
+"""
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import UNSET, Meta, UnsetType
 
 from .admin import TransferLeaderRequest, TransferLeaderResponse
+from .kv_routes import SCAN_MAX_LIMIT
 from .wire import (
     AddLearnerRequest,
     ChangeMembershipRequest,
@@ -15,21 +21,97 @@ from .wire import (
     InitRequest,
     ReadRequest,
     ReadResponse,
+    ScanQuery,
     WriteRequest,
     WriteResponse,
 )
 
 REF = "#/components/schemas/"
 
-# (method, path, summary, request struct, Ok payload struct or None, wrapped in {"Ok": ...})
+
+class StateQuery(msgspec.Struct, frozen=True):
+    """`GET /state` query parameters."""
+
+    kv: Annotated[bool, Meta(description="false leaves `kv` and `kv_omitted` out")] = True
+
+
+class Membership(msgspec.Struct, frozen=True):
+    """The latest appended membership: its voter configs (two while joint), whether it is
+    committed, learners, and every member's address."""
+
+    configs: list[list[int]]
+    joint: bool
+    committed: bool
+    learners: list[int]
+    nodes: dict[str, str]
+    cluster_id: str | None
+
+
+class StateResponse(msgspec.Struct, frozen=True):
+    """`GET /state` (not wrapped in `{"Ok": ...}`): the reference node's fields (`node_id`
+    to `voters`, and `kv`), then raftkv's."""
+
+    node_id: int
+    public_addr: str
+    role: Annotated[str, Meta(description="Leader, Follower, Candidate, Learner or Shutdown")]
+    current_leader: int | None
+    current_term: int
+    last_log_index: int
+    last_applied_index: int
+    voters: list[int]
+    learners: list[int]
+    committed_index: int
+    snapshot_index: int
+    membership: Membership
+    cluster_id: str | None
+    kv_digest: Annotated[
+        str,
+        Meta(
+            pattern="^[0-9a-f]{16}$",
+            description="An order-independent hash of keys, values and client sessions at "
+            "`last_applied_index`: two nodes at the same applied index agree on it",
+        ),
+    ]
+    kv_keys: Annotated[int, Meta(ge=0, description="How many keys the node holds")]
+    kv: (
+        Annotated[
+            dict[str, str] | None,
+            Meta(
+                description="Every key and value; absent with ?kv=false, null when the node holds "
+                "more than `state_kv_max_keys` keys or 16 MiB of values (see `kv_omitted`)"
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    kv_omitted: (
+        Annotated[
+            str, Meta(description="Why `kv` is null; page through the data with GET /kv/scan")
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+class ScanResponse(msgspec.Struct, frozen=True):
+    """`GET /kv/scan` success."""
+
+    items: Annotated[list[tuple[str, str]], Meta(description="[key, value] pairs in key order")]
+    next: Annotated[
+        str | None,
+        Meta(description="Pass as `after` for the following page; null: no more pairs"),
+    ]
+
+
+# (method, path, summary, request struct (query parameters of a GET, else the JSON body),
+#  Ok payload struct or None, wrapped in {"Ok": ...})
 ENDPOINTS: list[tuple[str, str, str, type | None, type | None, bool]] = [
     ("get", "/healthz", "Readiness: the text `ok`", None, None, False),
     (
         "get",
         "/state",
-        "Role, leader, membership, indexes and (unless ?kv=false) the data",
-        None,
-        None,
+        "Role, leader, membership, indexes, the state's digest and (unless ?kv=false, and "
+        "while it is small) the data",
+        StateQuery,
+        StateResponse,
         False,
     ),
     (
@@ -41,6 +123,14 @@ ENDPOINTS: list[tuple[str, str, str, type | None, type | None, bool]] = [
         True,
     ),
     ("post", "/kv/read", "Read, local or linearizable", ReadRequest, ReadResponse, True),
+    (
+        "get",
+        "/kv/scan",
+        "A page of this node's applied state: keys under `prefix` after `after`, in order",
+        ScanQuery,
+        ScanResponse,
+        True,
+    ),
     ("post", "/admin/init", "Initialize a one-node cluster", InitRequest, None, True),
     (
         "post",
@@ -128,11 +218,19 @@ ERROR_SCHEMA = {
 }
 
 
+QUERY_LIMITS: dict[tuple[type, str], dict[str, Any]] = {
+    (ScanQuery, "limit"): {"maximum": SCAN_MAX_LIMIT},
+}
+"""Bounds a handler checks beyond what the query struct says."""
+
+
 def _operation(
-    summary: str, request: type | None, payload: type | None, wrapped: bool
+    method: str, summary: str, request: type | None, payload: type | None, wrapped: bool
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": summary}
-    if request is not None:
+    if request is not None and method == "get":
+        operation["parameters"] = query_parameters(request)
+    elif request is not None:
         operation["requestBody"] = {
             "content": {"application/json": {"schema": {"$ref": REF + request.__name__}}}
         }
@@ -149,14 +247,38 @@ def _operation(
     return operation
 
 
+def query_parameters(query: type) -> list[dict[str, Any]]:
+    """One `in: query` parameter per field of `query`; an optional one (`X | None`, None
+    meaning absent) is described by its non-null type."""
+    (_,), components = msgspec.json.schema_components([query])
+    schema = components[query.__name__]
+    parameters = []
+    for name, field in schema["properties"].items():
+        options = [option for option in field.get("anyOf", ()) if option != {"type": "null"}]
+        if len(options) == 1:
+            rest = {k: v for k, v in field.items() if k != "anyOf" and v is not None}
+            field = {**options[0], **rest}
+        field = {**field, **QUERY_LIMITS.get((query, name), {})}
+        described = {"name": name, "in": "query", "required": name in schema.get("required", ())}
+        if "description" in field:
+            described["description"] = field.pop("description")
+        parameters.append({**described, "schema": field})
+    return parameters
+
+
 @functools.cache
 def openapi_document() -> dict[str, Any]:
-    structs = [s for _, _, _, req, resp, _ in ENDPOINTS for s in (req, resp) if s is not None]
+    structs = [
+        struct
+        for method, _, _, request, payload, _ in ENDPOINTS
+        for struct in (None if method == "get" else request, payload)
+        if struct is not None
+    ]
     _, components = msgspec.json.schema_components(structs, ref_template=REF + "{name}")
     components["Error"] = ERROR_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     for method, path, summary, request, payload, wrapped in ENDPOINTS:
-        paths.setdefault(path, {})[method] = _operation(summary, request, payload, wrapped)
+        paths.setdefault(path, {})[method] = _operation(method, summary, request, payload, wrapped)
     return {
         "openapi": "3.1.0",
         "info": {"title": "raftkv node", "version": "1"},

@@ -29,9 +29,9 @@ from raftkv.core import SnapshotMeta
 from raftkv.kv import StateStore
 from raftkv.kv.state_files import (
     StateFile,
+    checkpoint,
     copy_state,
     install_state_file,
-    make_durable,
     remove_quietly,
 )
 
@@ -62,13 +62,23 @@ class SnapshotToSend:
     file: StateFile
 
 
+CHECKPOINT_BYTES = 8 << 20
+"""Bytes written to the state store between two checkpoints (the WAL stays about this size,
+and the driver's pause for a checkpoint stays short)."""
+
+
 class StateFiles:
-    """The state store, its snapshot directory and the worker thread for whole-file work."""
+    """The state store, its snapshot directory, and two threads for whole-file work: one for
+    checkpoints (short, awaited by the driver), one for copies and installs (long)."""
 
     def __init__(self, store: StateStore, directory: Path) -> None:
         self.store = store
         self.directory = directory
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="raftkv-state")
+        self.durable_index = store.applied_index
+        """Invariant: the state store holds everything through here durably (at start-up the
+        file holds it: a crash cannot have lost what a restart reads back)."""
+        self._sync_worker = ThreadPoolExecutor(1, thread_name_prefix="raftkv-state-sync")
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="raftkv-state-copy")
         self._send: StateFile | None = None
         self._installing: asyncio.Event = asyncio.Event()
         self._installing.set()
@@ -76,9 +86,20 @@ class StateFiles:
     def run(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         return asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
 
-    async def make_durable(self) -> int:
-        """Sync the store; returns the applied index that is durable now."""
-        return await self.run(make_durable, self.store.path)
+    def checkpoint_due(self, compaction_due: bool) -> bool:
+        """Enough written since the last checkpoint, or a compaction waits for one."""
+        unsynced = self.store.applied_index > self.durable_index
+        return unsynced and (compaction_due or self.store.written_bytes >= CHECKPOINT_BYTES)
+
+    async def checkpoint(self) -> int:
+        """Make the store durable through its applied index (call it while nothing applies:
+        the driver awaits it between two Readies); returns that index."""
+        applied = self.store.applied_index
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._sync_worker, checkpoint, self.store.path)
+        self.store.written_bytes = 0
+        self.durable_index = max(self.durable_index, applied)
+        return applied
 
     async def file_to_send(
         self,
@@ -115,6 +136,7 @@ class StateFiles:
         finally:
             self.store.reopen()
             self._installing.set()
+        self.durable_index = self.store.applied_index  # the installed file was fsynced
 
     async def readable(self) -> StateStore:
         """The store, once no install is swapping it."""
@@ -138,6 +160,7 @@ class StateFiles:
                 remove_quietly(path)
 
     def close(self) -> None:
+        self._sync_worker.shutdown(wait=True)
         self._worker.shutdown(wait=True)
         self.store.close()
 
