@@ -6,12 +6,14 @@ from __future__ import annotations
 import secrets
 import shutil
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
-from .cluster import CLUSTER_SIZE, ClusterError, LocalCluster, Timings, http_json
-from .processes import ServerProcess, free_ports
+from .cluster import CLUSTER_SIZE, ClusterError, LocalCluster, MemberStatus, Timings, http_json
+from .processes import free_ports
 
+MEMBER_ADD_TIMEOUT_S = 30.0
 INSTALL_HINT = (
     "etcd is not installed: the comparison needs etcd 3.4 on PATH "
     "(Debian/Ubuntu: `apt-get install -y etcd-server`), or pass --etcd-bin PATH"
@@ -33,57 +35,100 @@ class EtcdCluster(LocalCluster):
         super().__init__(root, timings)
         self.etcd_bin = etcd_bin
         self._member_ids: dict[str, int] = {}
+        self._peer_urls: list[str] = []
+        self._token = f"raftkv-bench-{secrets.token_hex(4)}"
+
+    def _initial_cluster(self) -> str:
+        return ",".join(f"m{index}={url}" for index, url in enumerate(self._peer_urls))
+
+    def _spawn_member(self, client_port: int, state: str) -> None:
+        """Member `len(members)`, whose peer URL is already in `_peer_urls`; `state` is
+        `new` when the cluster forms, `existing` when it joins a running one."""
+        index = len(self.members)
+        client_url = f"http://127.0.0.1:{client_port}"
+        data_dir = self.root / f"etcd-{index}"
+        argv = [
+            self.etcd_bin,
+            f"--name=m{index}",
+            f"--data-dir={data_dir}",
+            f"--listen-client-urls={client_url}",
+            f"--advertise-client-urls={client_url}",
+            f"--listen-peer-urls={self._peer_urls[index]}",
+            f"--initial-advertise-peer-urls={self._peer_urls[index]}",
+            f"--initial-cluster={self._initial_cluster()}",
+            f"--initial-cluster-state={state}",
+            f"--initial-cluster-token={self._token}",
+        ]
+        if self.timings is not None:
+            argv += [
+                f"--heartbeat-interval={self.timings.heartbeat_ms}",
+                f"--election-timeout={self.timings.election_ms}",
+            ]
+        self._spawn(f"etcd-{index}", argv, f"127.0.0.1:{client_port}", data_dir)
 
     def _spawn_all(self) -> None:
         ports = free_ports(2 * CLUSTER_SIZE)
         client_ports, peer_ports = ports[:CLUSTER_SIZE], ports[CLUSTER_SIZE:]
-        initial = ",".join(
-            f"m{index}=http://127.0.0.1:{port}" for index, port in enumerate(peer_ports)
-        )
-        token = f"raftkv-bench-{secrets.token_hex(4)}"
-        for index in range(CLUSTER_SIZE):
-            client_url = f"http://127.0.0.1:{client_ports[index]}"
-            peer_url = f"http://127.0.0.1:{peer_ports[index]}"
-            argv = [
-                self.etcd_bin,
-                f"--name=m{index}",
-                f"--data-dir={self.root / f'etcd-{index}'}",
-                f"--listen-client-urls={client_url}",
-                f"--advertise-client-urls={client_url}",
-                f"--listen-peer-urls={peer_url}",
-                f"--initial-advertise-peer-urls={peer_url}",
-                f"--initial-cluster={initial}",
-                "--initial-cluster-state=new",
-                f"--initial-cluster-token={token}",
-            ]
-            if self.timings is not None:
-                argv += [
-                    f"--heartbeat-interval={self.timings.heartbeat_ms}",
-                    f"--election-timeout={self.timings.election_ms}",
-                ]
-            member = ServerProcess(f"etcd-{index}", argv, self.root / f"etcd-{index}.log")
-            self.members.append(member)
-            self.client_addrs.append(f"127.0.0.1:{client_ports[index]}")
-            member.start()
+        self._peer_urls = [f"http://127.0.0.1:{port}" for port in peer_ports]
+        for port in client_ports:
+            self._spawn_member(port, "new")
 
     async def start(self, http: aiohttp.ClientSession, timeout_s: float) -> None:
         self._spawn_all()
         await self.wait_for_leader(http, timeout_s)
 
+    async def add_learner(self, http: aiohttp.ClientSession, timeout_s: float) -> int:
+        """`member add --learner` through the leader (repeated while refused: etcd wants
+        every voter connected for 5 s first), then the member itself, started with
+        `--initial-cluster-state=existing`; returns before it has caught up."""
+        leader = await self.wait_for_leader(http, timeout_s)
+        client_port, peer_port = free_ports(2)
+        peer_url = f"http://127.0.0.1:{peer_port}"
+        last: list[Any] = []
+
+        async def member_add() -> dict[str, Any] | None:
+            url = f"{self.base_url(leader)}/v3/cluster/member/add"
+            body = {"peerURLs": [peer_url], "isLearner": True}
+            last[:] = await http_json(http, "POST", url, body, timeout_s=MEMBER_ADD_TIMEOUT_S)
+            status, answer = last
+            return answer if status == 200 and isinstance(answer, dict) else None
+
+        try:
+            await self.poll_until(member_add, MEMBER_ADD_TIMEOUT_S, "member add --learner refused")
+        except ClusterError as exc:
+            raise ClusterError(f"{exc}; last answer: status {last[0]}, {last[1]}") from None
+        self._peer_urls.append(peer_url)
+        self._spawn_member(client_port, "existing")
+        return len(self.members) - 1
+
+    async def member_status(self, http: aiohttp.ClientSession, index: int) -> MemberStatus | None:
+        """From `maintenance status`; etcd names the leader by member id, mapped to an index
+        once that member has answered (until then the leader reads as unknown)."""
+        status, answer = await http_json(
+            http, "POST", f"{self.base_url(index)}/v3/maintenance/status", {}
+        )
+        if status != 200 or not isinstance(answer, dict) or "header" not in answer:
+            return None
+        self._member_ids[str(answer["header"]["member_id"])] = index
+        # The gateway leaves out fields that are zero, and writes 64-bit numbers as strings.
+        return MemberStatus(
+            leader=self._member_ids.get(str(answer.get("leader", "0"))),
+            term=int(answer.get("raftTerm", 0)),
+            committed_index=int(answer.get("raftIndex", 0)),
+            applied_index=int(answer.get("raftAppliedIndex", 0)),
+        )
+
     async def _agreed_leader(self, http: aiohttp.ClientSession) -> int | None:
-        """Asks each running member for its status; the leader is named by member id."""
-        leaders: set[str] = set()
+        """Asks each running member for its status; every one must name the same leader."""
+        leaders: set[int | None] = set()
         for index, member in enumerate(self.members):
             if not member.running:
                 continue
-            status, answer = await http_json(
-                http, "POST", f"{self.base_url(index)}/v3/maintenance/status", {}
-            )
-            if status != 200 or not isinstance(answer, dict):
+            status = await self.member_status(http, index)
+            if status is None:
                 return None
-            self._member_ids[str(answer["header"]["member_id"])] = index
-            leaders.add(str(answer.get("leader", "0")))
+            leaders.add(status.leader)
         # Until every member has answered once, a leader id may not map to an index yet.
         if len(leaders) != 1 or len(self._member_ids) < len(self.members):
             return None
-        return self._member_ids.get(leaders.pop())
+        return leaders.pop()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
@@ -32,22 +33,35 @@ async def first_write_after(
 ) -> float | None:
     """Seconds from `since` (a perf_counter time) to the first successful write through
     `base_url`; None when none succeeded within `deadline_s`."""
-    client = BenchClient(MAX_PROBES_IN_FLIGHT, PROBE_TIMEOUT_S)
     session = WriterSession(client_id=f"bench-failover-{secrets.token_hex(8)}")
+
+    async def write(client: BenchClient, _number: int) -> bool:
+        body = protocol.write_body(KEYS[0], "failover-probe-0", session)
+        status, answer, _ = await client.post(base_url + protocol.write_path, body)
+        return protocol.succeeded(status, answer)
+
+    return await first_success_after(write, since, deadline_s)
+
+
+async def first_success_after(
+    probe: Callable[[BenchClient, int], Awaitable[bool]], since: float, deadline_s: float
+) -> float | None:
+    """Seconds from `since` (a perf_counter time) to the end of the first `probe` that
+    returned True; a new probe (numbered from 0) starts every PROBE_INTERVAL_S, each with
+    its own timeout. None when none succeeded within `deadline_s`."""
+    client = BenchClient(MAX_PROBES_IN_FLIGHT, PROBE_TIMEOUT_S)
     succeeded = asyncio.Event()
     first: list[float] = []
     probes: set[asyncio.Task[None]] = set()
 
-    async def probe() -> None:
-        body = protocol.write_body(KEYS[0], "failover-probe-0", session)
-        status, answer, _ = await client.post(base_url + protocol.write_path, body)
-        if protocol.succeeded(status, answer) and not first:
+    async def run(number: int) -> None:
+        if await probe(client, number) and not first:
             first.append(time.perf_counter() - since)
             succeeded.set()
 
     try:
-        for _ in range(int(deadline_s / PROBE_INTERVAL_S)):
-            task = asyncio.create_task(probe())
+        for number in range(int(deadline_s / PROBE_INTERVAL_S)):
+            task = asyncio.create_task(run(number))
             probes.add(task)
             task.add_done_callback(probes.discard)
             try:

@@ -1,5 +1,6 @@
 """`raftkv-bench`: throughput, latency, CPU and crash failover of a 3-node raftkv cluster on
-loopback, with `--vs etcd` side by side with a 3-member etcd cluster driven by the same client.
+loopback, with `--vs etcd` side by side with a 3-member etcd cluster driven by the same client;
+with `--state-growth KEYS`, also how each behaves as its data grows to KEYS keys.
 
 Exit status: 0 done, 1 a cluster failed to start or misbehaved (server logs are kept and
 named), 2 bad usage or etcd missing, 130 interrupted.

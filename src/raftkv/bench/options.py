@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,22 @@ from .workloads import WORKLOADS, Workload, parse_workloads
 SYSTEMS = ("raftkv", "raftkv-timeouts", "etcd")
 """`raftkv-timeouts`: raftkv with campaign_on_leader_disconnect off (the failover phase adds
 it beside `raftkv`, so a crash failover is also compared on timeouts alone)."""
+
+
+MAX_VALUE_BYTES = 512 * 1024
+"""Below both systems' request limits: raftkv's 1 MiB body, etcd's 1.5 MiB (base64 adds 1/3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateGrowthOptions:
+    """The state-growth phase: `keys` unique keys of `value_bytes` each, written by `clients`
+    concurrent clients and reported per `window` acknowledged keys. Invariant: keys == 0
+    (the phase is off) or every field is >= 1."""
+
+    keys: int = 0
+    window: int = 100_000
+    value_bytes: int = 1000
+    clients: int = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +47,7 @@ class BenchOptions:
     etcd_bin: str | None
     seed: int
     profile_dir: Path | None = None
+    state_growth: StateGrowthOptions = StateGrowthOptions()
 
 
 def _positive_float(text: str) -> float:
@@ -39,11 +57,40 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high] (no upper bound when high is None)."""
+
+    def integer(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {text}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high}, got {text}")
+        return value
+
+    return integer
+
+
+_count = _int_in(0)
+_positive_int = _int_in(1)
+
+
+def _add_state_growth_options(add: Callable[..., object]) -> None:
+    add(
+        "--state-growth",
+        type=_count,
+        default=0,
+        metavar="KEYS",
+        help="write KEYS unique keys per system and report how it behaves as data grows (0: off)",
+    )
+    add("--state-growth-window", type=_positive_int, default=100_000, help="keys per row (100000)")
+    add(
+        "--state-growth-value-bytes",
+        type=_int_in(1, MAX_VALUE_BYTES),
+        default=1000,
+        help="value size (1000)",
+    )
+    add("--state-growth-clients", type=_positive_int, default=64, help="writing clients (64)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="record the raftkv leader with py-spy during each raftkv run, into this directory",
     )
     add("--seed", type=int, default=1, help="seed of the clients' key and value choices (1)")
+    _add_state_growth_options(add)
     return parser
 
 
@@ -116,4 +164,10 @@ def parse_options(argv: list[str] | None) -> BenchOptions:
         etcd_bin=args.etcd_bin,
         seed=args.seed,
         profile_dir=args.profile_dir,
+        state_growth=StateGrowthOptions(
+            keys=args.state_growth,
+            window=args.state_growth_window,
+            value_bytes=args.state_growth_value_bytes,
+            clients=args.state_growth_clients,
+        ),
     )

@@ -1,9 +1,11 @@
-"""Server processes the bench starts: spawn, SIGKILL, stop, and the CPU time they used.
+"""Server processes the bench starts: spawn, SIGKILL, stop, and the CPU time and memory they
+use.
 
 Every server runs in a session of its own and gets SIGKILL from the kernel if the bench dies
 first (PR_SET_PDEATHSIG), so neither Ctrl-C nor a `kill -9` of the bench leaves a server
 behind. CPU time comes from `/proc/<pid>/stat` (utime + stime), which is what `top` and
-`time` read, so the numbers of both systems are measured the same way.
+`time` read, and resident memory from `/proc/<pid>/status` (VmRSS), so the numbers of both
+systems are measured the same way.
 """
 
 from __future__ import annotations
@@ -51,6 +53,18 @@ def cpu_seconds(pid: int) -> float:
     fields = stat.rsplit(")", 1)[1].split()
     utime, stime = int(fields[11]), int(fields[12])
     return (utime + stime) / CLOCK_TICKS_PER_S
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of a live process, from the VmRSS line of /proc/<pid>/status."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError as exc:
+        raise BenchProcessError(f"cannot read memory of pid {pid}: {exc.strerror}") from exc
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024  # the kernel writes "VmRSS:   1234 kB"
+    raise BenchProcessError(f"pid {pid} has no VmRSS (a zombie?)")
 
 
 def _kill_with_parent() -> Callable[[], None] | None:
@@ -104,6 +118,9 @@ class ServerProcess:
 
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.pid)
+
+    def rss_bytes(self) -> int:
+        return rss_bytes(self.pid)
 
     def kill(self) -> None:
         """SIGKILL, then reap: the crash the failover measurement needs."""

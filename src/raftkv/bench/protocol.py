@@ -17,6 +17,9 @@ import msgspec
 
 KEY_BYTES = 16
 VALUE_BYTES = 16
+"""The size of the workloads' keys and values; the state-growth phase picks its own."""
+B64_CACHE_SIZE = 4096
+"""Encodings kept by `EtcdProtocol`: the workloads' fixed pools fit, unique keys pass by."""
 _decode_json = msgspec.json.Decoder().decode
 _encode_json = msgspec.json.Encoder().encode
 
@@ -44,7 +47,8 @@ class KvProtocol(ABC):
 
     @abstractmethod
     def write_body(self, key: str, value: str, session: WriterSession) -> bytes:
-        """The JSON body of a write of `value` (16 ASCII bytes) at `key` (16 ASCII bytes)."""
+        """The JSON body of a write of `value` at `key`, both ASCII (the workloads use
+        `KEY_BYTES` and `VALUE_BYTES`). The body is complete: sending it again is a retry."""
 
     @abstractmethod
     def read_body(self, key: str) -> bytes:
@@ -53,6 +57,10 @@ class KvProtocol(ABC):
     @abstractmethod
     def succeeded(self, status: int, body: bytes) -> bool:
         """Whether an answer is a success of the operation."""
+
+    @abstractmethod
+    def read_value(self, body: bytes) -> str | None:
+        """The value in a successful read's answer; None for a missing key or no value."""
 
 
 class RaftkvProtocol(KvProtocol):
@@ -82,6 +90,12 @@ class RaftkvProtocol(KvProtocol):
             return False
         return isinstance(answer, dict) and "Ok" in answer
 
+    def read_value(self, body: bytes) -> str | None:
+        answer = _decode_json(body)
+        payload = answer.get("Ok") if isinstance(answer, dict) else None
+        value = payload.get("value") if isinstance(payload, dict) else None
+        return value if isinstance(value, str) else None
+
 
 class EtcdProtocol(KvProtocol):
     name = "etcd"
@@ -89,15 +103,17 @@ class EtcdProtocol(KvProtocol):
     read_path = "/v3/kv/range"
 
     def __init__(self) -> None:
-        # Keys and values come from small fixed pools; encoding each once keeps base64 off
-        # the client's per-request cost (raftkv's plain strings need no such step).
+        # The workloads' keys and values come from small fixed pools; encoding each once
+        # keeps base64 off the client's per-request cost (raftkv's plain strings need no
+        # such step). Bounded: the state-growth phase writes a million unique keys.
         self._b64: dict[str, str] = {}
 
     def _base64(self, text: str) -> str:
         encoded = self._b64.get(text)
         if encoded is None:
             encoded = base64.b64encode(text.encode()).decode()
-            self._b64[text] = encoded
+            if len(self._b64) < B64_CACHE_SIZE:
+                self._b64[text] = encoded
         return encoded
 
     def write_body(self, key: str, value: str, session: WriterSession) -> bytes:
@@ -115,6 +131,13 @@ class EtcdProtocol(KvProtocol):
         except msgspec.DecodeError:
             return False
         return isinstance(answer, dict) and "header" in answer and "error" not in answer
+
+    def read_value(self, body: bytes) -> str | None:
+        answer = _decode_json(body)
+        kvs = answer.get("kvs") if isinstance(answer, dict) else None
+        if not isinstance(kvs, list) or not kvs or "value" not in kvs[0]:
+            return None
+        return base64.b64decode(kvs[0]["value"]).decode()
 
 
 def protocol_for(system: str) -> KvProtocol:

@@ -19,9 +19,10 @@ from .cluster import (
     POLL_INTERVAL_S,
     ClusterError,
     LocalCluster,
+    MemberStatus,
     http_json,
 )
-from .processes import ServerProcess, free_ports
+from .processes import free_ports
 
 ADMIN_TIMEOUT_S = 15.0
 """A blocking add-learner returns once the learner caught up: allow for a busy machine."""
@@ -42,20 +43,15 @@ class RaftkvCluster(LocalCluster):
     settings: ClassVar[dict[str, Any]] = {}
     """Config fields on top of the defaults (and the timings)."""
 
-    def _write_config(self, index: int, ports: list[int]) -> Path:
-        port = ports[index]
+    def _write_config(self, index: int, port: int, peers: dict[int, str]) -> Path:
         config: dict[str, Any] = {
             "node_id": index,
             "http_port": port,
             "public_addr": f"127.0.0.1:{port}",
             # As in the reference workload's configs; the admin calls add the same addresses.
-            "peer_addrs": {
-                peer: f"127.0.0.1:{peer_port}"
-                for peer, peer_port in enumerate(ports)
-                if peer != index
-            },
+            "peer_addrs": peers,
             "bind_host": "127.0.0.1",
-            "data_dir": str(self.root / f"raftkv-{index}"),
+            "data_dir": str(self._data_dir(index)),
         }
         if self.timings is not None:
             config["heartbeat_interval_ms"] = self.timings.heartbeat_ms
@@ -66,16 +62,21 @@ class RaftkvCluster(LocalCluster):
         path.write_text(yaml.safe_dump(config))
         return path
 
+    def _data_dir(self, index: int) -> Path:
+        return self.root / f"raftkv-{index}"
+
+    def _spawn_node(self, index: int, port: int, peers: dict[int, str]) -> None:
+        """Node `index` must be the next member: its config, then its process."""
+        config = self._write_config(index, port, peers)
+        argv = [*node_command(), "--config", str(config)]
+        self._spawn(f"raftkv-{index}", argv, f"127.0.0.1:{port}", self._data_dir(index))
+
     def _spawn_all(self) -> None:
-        command = node_command()
         ports = free_ports(CLUSTER_SIZE)
+        addrs = {index: f"127.0.0.1:{port}" for index, port in enumerate(ports)}
         for index, port in enumerate(ports):
-            config = self._write_config(index, ports)
-            argv = [*command, "--config", str(config)]
-            member = ServerProcess(f"raftkv-{index}", argv, self.root / f"raftkv-{index}.log")
-            self.members.append(member)
-            self.client_addrs.append(f"127.0.0.1:{port}")
-            member.start()
+            peers = {peer: addr for peer, addr in addrs.items() if peer != index}
+            self._spawn_node(index, port, peers)
 
     async def start(self, http: aiohttp.ClientSession, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -117,6 +118,34 @@ class RaftkvCluster(LocalCluster):
             await asyncio.sleep(POLL_INTERVAL_S)
         raise ClusterError(f"raftkv: {path} failed: status {last[0]}, answer {last[1]}")
 
+    async def add_learner(self, http: aiohttp.ClientSession, timeout_s: float) -> int:
+        """Starts the next node with empty data, then a blocking add-learner, repeated while
+        it answers 504 (a node waits for the catch-up at most its request timeout): returns
+        once the leader has seen the learner catch up."""
+        deadline = time.monotonic() + timeout_s
+        index = len(self.members)
+        (port,) = free_ports(1)
+        self._spawn_node(index, port, dict(enumerate(self.client_addrs)))
+        await self._wait_healthy(http, index, deadline)
+        body = {"node_id": index, "addr": self.client_addrs[index], "blocking": True}
+        await self._admin(http, "/admin/add-learner", body, deadline)
+        return index
+
+    async def _state(self, http: aiohttp.ClientSession, index: int) -> dict[str, Any] | None:
+        status, answer = await http_json(http, "GET", f"{self.base_url(index)}/state?kv=false")
+        return answer if status == 200 and isinstance(answer, dict) else None
+
+    async def member_status(self, http: aiohttp.ClientSession, index: int) -> MemberStatus | None:
+        state = await self._state(http, index)
+        if state is None:
+            return None
+        return MemberStatus(
+            leader=state.get("current_leader"),  # raftkv's node ids are the member indexes
+            term=state["current_term"],
+            committed_index=state["committed_index"],
+            applied_index=state["last_applied_index"],
+        )
+
     async def _agreed_leader(self, http: aiohttp.ClientSession) -> int | None:
         """The node that reports Leader, named as leader in the same term by every other
         running node, with voters {0, 1, 2} and no membership change in flight."""
@@ -124,10 +153,10 @@ class RaftkvCluster(LocalCluster):
         for index, member in enumerate(self.members):
             if not member.running:
                 continue
-            status, answer = await http_json(http, "GET", f"{self.base_url(index)}/state?kv=false")
-            if status != 200 or not isinstance(answer, dict):
+            state = await self._state(http, index)
+            if state is None:
                 return None
-            states[index] = answer
+            states[index] = state
         leaders = [index for index, state in states.items() if state.get("role") == "Leader"]
         if len(leaders) != 1:
             return None

@@ -1,12 +1,12 @@
 """The printed report: throughput and latency per workload and system with raftkv/etcd
-ratios, CPU microseconds per operation per process, and failover times."""
+ratios, CPU microseconds per operation per process, failover times, and state growth."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
-from .results import BenchResults, Summary
+from .results import BenchResults, GrowthWindow, StateGrowthRecord, Summary, Timed
 
 CPU_LABELS = ("leader", "follower1", "follower2", "client")
 
@@ -23,6 +23,11 @@ def _load(averages: object) -> str:
     if isinstance(averages, list) and averages:
         return "/".join(f"{value:.1f}" for value in averages)
     return "-"
+
+
+def megabytes(values: Sequence[int]) -> str:
+    """Bytes per member in MB (10^6), `/`-separated in member order."""
+    return "/".join(f"{value / 1e6:,.0f}" for value in values)
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -95,6 +100,87 @@ def failover_report(results: BenchResults) -> str:
     )
 
 
+def _window_row(row: GrowthWindow) -> list[str]:
+    return [
+        row.system,
+        f"{row.keys:,}",
+        _num(row.writes_per_s),
+        _num(row.p50_ms, 2),
+        _num(row.p99_ms, 2),
+        _num(row.max_ms, 2),
+        str(row.failed),
+        str(row.leader_changes),
+        megabytes(row.rss_bytes),
+        megabytes(row.disk_bytes),
+    ]
+
+
+def _seconds(timed: Timed) -> str:
+    return "not measured" if timed.seconds is None else _num(timed.seconds, 2)
+
+
+def _restart_row(record: StateGrowthRecord) -> list[str]:
+    return [
+        record.system,
+        _seconds(record.follower_restart),
+        _seconds(record.learner_catch_up),
+        _num(record.learner_mb_per_s, 1),
+        _seconds(record.full_restart),
+        str(record.abandoned),
+    ]
+
+
+def not_measured(record: StateGrowthRecord) -> list[str]:
+    """One line per step that has no time, with the reason."""
+    steps = {
+        "follower restart": record.follower_restart,
+        "new learner": record.learner_catch_up,
+        "full restart": record.full_restart,
+    }
+    return [
+        f"{record.system} {step} not measured: {timed.note}"
+        for step, timed in steps.items()
+        if timed.seconds is None
+    ]
+
+
+def state_growth_report(results: BenchResults) -> str:
+    settings = results.settings
+    spec = settings.get("state_growth", {})
+    first = results.state_growth[0]
+    title = (
+        f"State growth: {spec.get('keys', 0):,} unique keys of {first.value_bytes} bytes written "
+        f"by {first.clients} clients through the leader, one row per {spec.get('window', 0):,} "
+        f"acknowledged keys, one system at a time on a fresh cluster (heartbeat "
+        f"{settings.get('failover_heartbeat_ms')} ms, election timeout "
+        f"{settings.get('failover_election_ms')} ms). Latency: from a key's first attempt to "
+        "its acknowledgement, retries included. RSS and disk (every file under the data "
+        "directory) in MB per member, members 0/1/2."
+    )
+    if any(record.system == "etcd" for record in results.state_growth):
+        title += " etcd preallocates its write-ahead log 64 MB at a time."
+    header = ["system", "keys", "writes/s", "p50 ms", "p99 ms", "max ms", "failed"]
+    header += ["leader changes", "RSS MB", "disk MB"]
+    rows = [_window_row(row) for record in results.state_growth for row in record.windows]
+    restarts = (
+        "Then, in seconds: a follower killed (-9) and restarted until it has applied what the "
+        "leader had committed; a new empty learner, from the first step of adding it (raftkv: "
+        "starting its process; etcd: member add --learner) until it has applied what the "
+        "leader had committed (MB/s: the leader's data on disk over that time); every member "
+        "killed and restarted until a linearizable read of a loaded key returns its value."
+    )
+    restart_header = ["system", "follower restart s", "new learner s", "learner MB/s"]
+    restart_header += ["full restart s", "abandoned writes"]
+    notes = [note for record in results.state_growth for note in not_measured(record)]
+    parts = [
+        title,
+        format_table(header, rows),
+        restarts,
+        format_table(restart_header, [_restart_row(r) for r in results.state_growth]),
+    ]
+    return "\n\n".join(parts + (["\n".join(notes)] if notes else []))
+
+
 def profile_report(results: BenchResults) -> str:
     blocks = ["Profiles (py-spy, CPU samples by innermost category; profiled runs are slower)"]
     for profile in results.profiles:
@@ -113,6 +199,8 @@ def render(results: BenchResults) -> str:
         parts.append(throughput_report(results))
     if results.failover:
         parts.append(failover_report(results))
+    if results.state_growth:
+        parts.append(state_growth_report(results))
     if results.profiles:
         parts.append(profile_report(results))
     return "\n\n".join(parts) + "\n"

@@ -1,5 +1,6 @@
 """What the bench measured, as plain data: one record per run, medians per (workload, system),
-raftkv/etcd ratios and failover times. `to_json` gives the `--json` document."""
+raftkv/etcd ratios, failover times, and the state-growth windows and restart times. `to_json`
+gives the `--json` document."""
 
 from __future__ import annotations
 
@@ -110,12 +111,95 @@ class FailoverSummary:
         return sum(t is None for t in self.times_s)
 
 
+@dataclass(frozen=True, slots=True)
+class GrowthWindow:
+    """One window of the state-growth load: the writes acknowledged since the previous window
+    closed, and each member's memory and disk when this one closed (index = member)."""
+
+    system: str
+    keys: int
+    """Keys acknowledged from the start of the load to the end of this window."""
+    writes: int
+    seconds: float
+    writes_per_s: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    """Latencies of acknowledged writes, from the first attempt to the success."""
+    failed: int
+    """Failed attempts (each one retried) during the window."""
+    leader_changes: int
+    rss_bytes: list[int]
+    disk_bytes: list[int]
+
+    @classmethod
+    def of(
+        cls,
+        system: str,
+        *,
+        keys: int,
+        seconds: float,
+        latencies_s: list[float],
+        failed: int,
+        leader_changes: int,
+        rss_bytes: list[int],
+        disk_bytes: list[int],
+    ) -> GrowthWindow:
+        latencies = sorted(latencies_s)
+        return cls(
+            system=system,
+            keys=keys,
+            writes=len(latencies),
+            seconds=seconds,
+            writes_per_s=ratio(len(latencies), seconds),
+            p50_ms=percentile(latencies, 0.50) * 1e3,
+            p99_ms=percentile(latencies, 0.99) * 1e3,
+            max_ms=percentile(latencies, 1.0) * 1e3,
+            failed=failed,
+            leader_changes=leader_changes,
+            rss_bytes=rss_bytes,
+            disk_bytes=disk_bytes,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Timed:
+    """Seconds a step took, or None and why it was not measured."""
+
+    seconds: float | None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StateGrowthRecord:
+    """The state-growth phase on one system: the load's windows, then the times a restarted
+    follower, a new learner and the whole restarted cluster took to serve again."""
+
+    system: str
+    value_bytes: int
+    clients: int
+    windows: list[GrowthWindow]
+    abandoned: int
+    """Writes given up after their deadline (their keys were replaced by new ones)."""
+    follower_restart: Timed
+    learner_catch_up: Timed
+    learner_bytes: int
+    """The leader's disk bytes when the learner was added: what it had to catch up on."""
+    full_restart: Timed
+
+    @property
+    def learner_mb_per_s(self) -> float:
+        seconds = self.learner_catch_up.seconds
+        return math.nan if seconds is None else ratio(self.learner_bytes / 1e6, seconds)
+
+
 @dataclass(slots=True)
 class BenchResults:
     settings: dict[str, Any]
     records: list[RunRecord] = field(default_factory=list)
     failover: list[FailoverSummary] = field(default_factory=list)
     profiles: list[ProfileSummary] = field(default_factory=list)
+    state_growth: list[StateGrowthRecord] = field(default_factory=list)
 
     def summaries(self) -> list[Summary]:
         """One summary per (workload, system), in the order the runs happened."""
@@ -167,6 +251,9 @@ class BenchResults:
                         "raw": str(p.path),
                     }
                     for p in self.profiles
+                ],
+                "state_growth": [
+                    {**asdict(g), "learner_mb_per_s": g.learner_mb_per_s} for g in self.state_growth
                 ],
                 "runs": [asdict(r) for r in self.records],
             }

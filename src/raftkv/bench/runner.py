@@ -1,5 +1,6 @@
 """The bench's phases: throughput runs (systems alternating run by run), then failover
-rounds (alternating too) on clusters started with the same Raft timings for both systems."""
+rounds (alternating too) on clusters started with the same Raft timings for both systems, then
+state growth (one system at a time, each on a fresh cluster with those timings)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import platform
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,9 @@ from .options import BenchOptions
 from .profile import ProfileSummary, PySpyRecording
 from .protocol import protocol_for
 from .raftkv_cluster import RaftkvCluster, RaftkvTimeoutsOnlyCluster
-from .results import BenchResults, FailoverSummary, RunRecord
+from .report import megabytes, not_measured
+from .results import BenchResults, FailoverSummary, GrowthWindow, RunRecord, StateGrowthRecord
+from .state_growth import measure_state_growth
 from .workloads import Workload
 
 START_TIMEOUT_S = 60.0
@@ -79,6 +83,8 @@ async def run_bench(options: BenchOptions, root: Path) -> BenchResults:
             await throughput_phase(options, root / "throughput", http, results)
         if options.failover_rounds:
             await failover_phase(options, root / "failover", http, results)
+        if options.state_growth.keys:
+            await state_growth_phase(options, root / "state-growth", http, results)
     return results
 
 
@@ -189,6 +195,49 @@ def failover_systems(systems: tuple[str, ...]) -> tuple[str, ...]:
     return (*systems[:at], timeouts_only, *systems[at:])
 
 
+async def state_growth_phase(
+    options: BenchOptions, root: Path, http: aiohttp.ClientSession, results: BenchResults
+) -> None:
+    """One system after the other, so that each has the machine to itself; every cluster is
+    stopped (learner included) before the next starts."""
+    timings = options.failover_timings
+    for system in state_growth_systems(options.systems):
+        async with running_clusters(options, root, timings, http, (system,)) as clusters:
+            record = await measure_state_growth(
+                clusters[system], http, options, lambda row: progress(_window_line(row))
+            )
+        results.state_growth.append(record)
+        progress(_restart_line(record))
+        for note in not_measured(record):
+            progress(f"  {note}")
+
+
+def state_growth_systems(systems: tuple[str, ...]) -> tuple[str, ...]:
+    """raftkv-timeouts differs from raftkv only in how a follower finds a dead leader."""
+    return tuple(system for system in systems if system != RaftkvTimeoutsOnlyCluster.system)
+
+
+def _window_line(row: GrowthWindow) -> str:
+    return (
+        f"  state-growth {row.system:<6} {row.keys:>11,} keys {row.writes_per_s:8,.0f} writes/s"
+        f"  p50 {row.p50_ms:7.2f}  p99 {row.p99_ms:8.2f}  max {row.max_ms:8.2f} ms"
+        f"  failed {row.failed}  leader changes {row.leader_changes}"
+        f"  RSS MB {megabytes(row.rss_bytes)}  disk MB {megabytes(row.disk_bytes)}"
+    )
+
+
+def _restart_line(record: StateGrowthRecord) -> str:
+    def shown(seconds: float | None) -> str:
+        return "not measured" if seconds is None else f"{seconds:.2f} s"
+
+    return (
+        f"  state-growth {record.system}: follower restart "
+        f"{shown(record.follower_restart.seconds)}, new learner "
+        f"{shown(record.learner_catch_up.seconds)}, full restart "
+        f"{shown(record.full_restart.seconds)}"
+    )
+
+
 def settings_json(options: BenchOptions) -> dict[str, Any]:
     """What a reader needs to reproduce or judge the numbers."""
     return {
@@ -205,6 +254,7 @@ def settings_json(options: BenchOptions) -> dict[str, Any]:
         "failover_election_ms": options.failover_timings.election_ms,
         "throughput_timings": "each system's defaults",
         "key_and_value_bytes": 16,
+        "state_growth": asdict(options.state_growth),
         "cpus": os.cpu_count(),
         "load_average_at_start": list(os.getloadavg()),
         "python": platform.python_version(),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from .protocol import VALUE_BYTES
+
 KEY_COUNT = 1000
 KEYS = [f"bench-key-{index:06d}" for index in range(KEY_COUNT)]
 """Invariant: every key is exactly 16 ASCII bytes."""
@@ -59,6 +61,6 @@ def parse_workloads(spec: str) -> list[Workload]:
     return chosen
 
 
-def value_pool(rng: random.Random, size: int = 256) -> list[str]:
-    """Random 16-byte ASCII values (hex), made once so the loop only picks one."""
-    return [rng.randbytes(8).hex() for _ in range(size)]
+def value_pool(rng: random.Random, size: int = 256, value_bytes: int = VALUE_BYTES) -> list[str]:
+    """Random ASCII values (hex) of `value_bytes` each, made once so the loop only picks one."""
+    return [rng.randbytes((value_bytes + 1) // 2).hex()[:value_bytes] for _ in range(size)]
