@@ -80,6 +80,7 @@ class StateFiles:
         self._sync_worker = ThreadPoolExecutor(1, thread_name_prefix="raftkv-state-sync")
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="raftkv-state-copy")
         self._send: StateFile | None = None
+        self._copying = asyncio.Lock()
         self._installing: asyncio.Event = asyncio.Event()
         self._installing.set()
 
@@ -108,16 +109,17 @@ class StateFiles:
     ) -> SnapshotToSend | None:
         """A state file at `min_index` or later with its meta (`meta_at` asks the core), or
         None when the core cannot describe the copy (try again when it asks again)."""
-        current = self._send
-        if current is None or current.applied_index < min_index:
-            fresh = await self.run(
-                copy_state, self.store.path, self.directory / "send-copy.sqlite3"
-            )
-            name = self.directory / f"send-{fresh.applied_index}.sqlite3"
-            fresh = await self.run(_rename, fresh, name)
-            if current is not None and current.path != fresh.path:
-                remove_quietly(current.path)  # a transfer still reading it keeps its handle
-            self._send = current = fresh
+        async with self._copying:  # two followers behind at once share one copy
+            current = self._send
+            if current is None or current.applied_index < min_index:
+                fresh = await self.run(
+                    copy_state, self.store.path, self.directory / "send-copy.sqlite3"
+                )
+                name = self.directory / f"send-{fresh.applied_index}.sqlite3"
+                fresh = await self.run(_rename, fresh, name)
+                if current is not None and current.path != fresh.path:
+                    remove_quietly(current.path)  # a transfer still reading it keeps its handle
+                self._send = current = fresh
         meta = await meta_at(current.applied_index)
         return None if meta is None else SnapshotToSend(meta, current)
 

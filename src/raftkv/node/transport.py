@@ -45,6 +45,10 @@ STREAM_FRAME_BYTES = 4 * 1024 * 1024
 """A frame closes before it would pass this size; appends are below 1 MiB each and the
 receiver takes frames up to `RAFT_BODY_LIMIT` (8 MiB)."""
 
+SNAPSHOT_CHUNK_TIMEOUT = aiohttp.ClientTimeout(total=300)
+"""A snapshot's last chunk is answered after the receiver verified the whole file (seconds per
+gigabyte); the transfer has a task of its own, so nothing else waits for it."""
+
 SnapshotSource = Callable[[SnapshotRequest], Awaitable["SnapshotToSend | None"]]
 
 
@@ -361,7 +365,7 @@ class PeerTransport:
                 data = await asyncio.to_thread(source.read, self._chunk_bytes)
                 chunk = msgspec.structs.replace(msg, data=data)
                 body = self.envelope(chunk, offset=offset, total=file.size, sha256=file.sha256)
-                await self._post(url, body)
+                await self._post(url, body, SNAPSHOT_CHUNK_TIMEOUT)
         self.sent_messages += 1
 
     def envelope(
@@ -381,10 +385,12 @@ class PeerTransport:
             )
         )
 
-    async def _post(self, url: str, body: bytes) -> None:
+    async def _post(
+        self, url: str, body: bytes, timeout: aiohttp.ClientTimeout | None = None
+    ) -> None:
         try:
             async with self.session.post(
-                url, data=body, headers=self._headers, timeout=self._timeout
+                url, data=body, headers=self._headers, timeout=timeout or self._timeout
             ) as resp:
                 answer = await resp.read()
                 if resp.status != 200:
