@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -263,8 +264,7 @@ class StateStore:
         memory.restore(data)
         sessions = memory.sessions_in_eviction_order()
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             conn.execute("DELETE FROM kv")
             conn.execute("DELETE FROM sessions")
             conn.executemany("INSERT INTO kv VALUES (?, ?)", memory.kv.items())
@@ -277,10 +277,17 @@ class StateStore:
             self.key_count = len(memory.kv)
             self.value_bytes = sum(len(v.encode()) for v in memory.kv.values())
             self._session_count = len(sessions)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction that also records the meta; a failure rolls both back."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
             self._write_meta()
-            conn.execute("COMMIT")
+            self._conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
             self._reload_meta()
             raise
 
@@ -296,24 +303,17 @@ class StateStore:
             for entry in fresh
             if entry.kind is EntryKind.COMMAND
         }
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            batch = self._batch = self._prefetch(list(commands.values()))
-            for entry in fresh:
-                cmd = commands.get(entry.index)
-                result: KvResult | None = None
-                if cmd is not None:
-                    result = apply_put(self, self.digest, entry.index, cmd, self.max_sessions)
-                applied.append((entry, result))
-            self._flush(batch)
-            self.applied_index = fresh[-1].index
-            self._write_meta()
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            self._reload_meta()
-            raise
+            with self._transaction():
+                batch = self._batch = self._prefetch(list(commands.values()))
+                for entry in fresh:
+                    cmd = commands.get(entry.index)
+                    result: KvResult | None = None
+                    if cmd is not None:
+                        result = apply_put(self, self.digest, entry.index, cmd, self.max_sessions)
+                    applied.append((entry, result))
+                self._flush(batch)
+                self.applied_index = fresh[-1].index
         finally:
             self._batch = None
         return applied
