@@ -1,33 +1,42 @@
 """A tiny deterministic network and storage for message-level tests of the core.
 
 `Cluster` owns RawNodes, a model of each node's durable storage (what a crash keeps), and a
-queue of messages in flight. Readys are carried out in the documented order: send
-`messages`, persist, send `persisted_messages`, apply `committed`, collect `read_states`,
-`advance`. Links can be cut; messages can be held, dropped or delivered selectively.
+queue of messages in flight. Readys are carried out by running `plan_ready(rd)` (the
+production plan, `raftkv/core/plan.py`) command by command, as the node and the simulator do.
+Links can be cut; messages can be held, dropped or delivered selectively.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
 
 from raftkv.core import (
+    Advance,
+    Apply,
     BootState,
     CoreConfig,
     Entry,
     EntryKind,
+    HandReads,
     HardState,
+    InstallState,
     Message,
     NodeInfo,
+    NoteSoftState,
+    Persist,
     RawNode,
     ReadState,
     Ready,
+    ReadyCommand,
     Role,
+    Send,
     SnapshotMeta,
     SnapshotRequest,
+    plan_ready,
 )
 
 FAST = CoreConfig(
@@ -57,7 +66,8 @@ class Disk:
         pos = index - self.first_index()
         return self.entries[pos].term if 0 <= pos < len(self.entries) else None
 
-    def persist(self, rd: Ready) -> None:
+    def persist(self, rd: Ready | Persist) -> None:
+        """Write what `rd` (a whole Ready, or its `Persist` command) asks to make durable."""
         if rd.snapshot is not None:
             meta = rd.snapshot.meta
             keep = self.term_at(meta.last_index) == meta.last_term
@@ -111,18 +121,30 @@ class Cluster:
         node = self.nodes[node_id]
         rd = node.ready()
         self.readys[node_id].append(rd)
-        self._send(rd.messages)
-        self.disks[node_id].persist(rd)
-        self._send(rd.persisted_messages)
-        if rd.snapshot is not None:
-            self.applied[node_id] = restore_commands(rd.snapshot.data)
-        self.applied[node_id].extend(rd.committed)
-        self.reads[node_id].extend(rd.read_states)
-        node.advance(rd)
+        for command in plan_ready(rd):
+            self._run(node_id, command)
         node.check_invariants()
         return rd
 
-    def _send(self, msgs: list[Message]) -> None:
+    def _run(self, node_id: int, command: ReadyCommand) -> None:
+        """Carry out one command of a Ready's plan (the harness's disk is instant)."""
+        match command:
+            case NoteSoftState():
+                pass  # tests read roles from the core itself
+            case Send(messages):
+                self._send(messages)
+            case Apply(entries):
+                self.applied[node_id].extend(entries)
+            case Persist():
+                self.disks[node_id].persist(command)
+            case InstallState(snapshot):
+                self.applied[node_id] = restore_commands(snapshot.data)
+            case HandReads(read_states):
+                self.reads[node_id].extend(read_states)
+            case Advance(ready):
+                self.nodes[node_id].advance(ready)
+
+    def _send(self, msgs: Sequence[Message]) -> None:
         for msg in msgs:
             if isinstance(msg, SnapshotRequest):
                 # The runtime attaches the bytes of the latest stored snapshot.

@@ -2,13 +2,12 @@
 
 It honours the driver-facing contract (one Ready in flight, persist before commit, read states,
 snapshots and compaction, boot from durable state) without any replication, so the simulator's
-plumbing can be tested apart from the real core.
+plumbing can be tested apart from the real core. It satisfies `raftkv.core.Core`.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 
 from raftkv.core import (
     EMPTY_MEMBERSHIP,
@@ -20,6 +19,7 @@ from raftkv.core import (
     HardState,
     Membership,
     Message,
+    NodeId,
     NodeInfo,
     NotInitialized,
     NotLeader,
@@ -28,24 +28,8 @@ from raftkv.core import (
     Role,
     SnapshotMeta,
     SoftState,
+    Status,
 )
-
-
-@dataclass
-class FakeStatus:
-    node_id: int
-    role: Role
-    term: int
-    leader_id: int | None
-    commit_index: int
-    applied_index: int
-    last_index: int
-    snapshot_index: int
-    membership: Membership
-    membership_index: int
-    committed_membership: Membership
-    committed_membership_index: int
-    progress: dict[int, object] = field(default_factory=dict)
 
 
 class SoloCore:
@@ -107,6 +91,14 @@ class SoloCore:
     def step(self, msg: Message) -> None:
         pass
 
+    @property
+    def node_id(self) -> NodeId:
+        return self.id
+
+    @property
+    def leader_id(self) -> NodeId | None:
+        return self.id if self.role == Role.LEADER else None
+
     def connection_lost(self, peer: int) -> bool:
         return False  # one voter: no leader to lose
 
@@ -119,10 +111,17 @@ class SoloCore:
         ok = self.role == Role.LEADER
         self.reads.append(ReadState(ctx, self.commit, ok, self.id if ok else None))
 
-    def add_learner(self, *args: object) -> int:
+    def add_learner(self, node_id: NodeId, info: NodeInfo) -> int:
         raise NotInitialized("the solo core changes no membership")
 
-    change_membership = transfer_leadership = add_learner
+    def change_membership(self, voters: set[NodeId], retain: bool) -> int:
+        raise NotInitialized("the solo core changes no membership")
+
+    def transfer_leadership(self, target: NodeId | None) -> NodeId:
+        raise NotInitialized("the solo core has no one to hand over to")
+
+    def shutdown(self) -> None:
+        self.role, self.soft_dirty = Role.SHUTDOWN, True
 
     def has_ready(self) -> bool:
         return bool(
@@ -153,20 +152,24 @@ class SoloCore:
             self.durable = rd.entries[-1].index
         self.commit = self.durable
 
-    def status(self) -> FakeStatus:
-        return FakeStatus(
-            self.id,
-            self.role,
-            self.term,
-            self.id if self.role == Role.LEADER else None,
-            self.commit,
-            self.applied,
-            self.last_index,
-            self.snapshot.last_index,
-            self.membership,
-            1 if self.membership.nodes else 0,
-            self.membership,
-            1 if self.membership.nodes else 0,
+    def status(self) -> Status:
+        membership_index = 1 if self.membership.nodes else 0
+        return Status(
+            node_id=self.id,
+            role=self.role,
+            term=self.term,
+            vote=self.id if self.term else None,
+            leader_id=self.leader_id,
+            commit_index=self.commit,
+            applied_index=self.applied,
+            last_index=self.last_index,
+            last_term=self.log[-1].term if self.log else self.snapshot.last_term,
+            snapshot_index=self.snapshot.last_index,
+            membership=self.membership,
+            membership_index=membership_index,
+            committed_membership=self.membership,
+            committed_membership_index=membership_index,
+            progress={},
         )
 
     def snapshot_meta(self, index: int) -> SnapshotMeta:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from raftkv.core import Entry, EntryKind, Role
+from raftkv.core import EMPTY_MEMBERSHIP, Entry, EntryKind, Role, SnapshotMeta
 from raftkv.sim.checkers import (
     CheckerSet,
     CommitRule,
@@ -18,6 +18,7 @@ from raftkv.sim.checkers import (
     Monotonic,
     SafetyViolation,
     StateMachineSafety,
+    StateStoreBounds,
 )
 from raftkv.sim.log import SimLog
 
@@ -210,6 +211,23 @@ def test_index_order_accepts_a_sane_node() -> None:
     IndexOrder().on_status(
         1, 1, Status(snapshot_index=2, applied_index=4, commit_index=5, last_index=6), 2
     )
+
+
+@pytest.mark.parametrize(
+    "durable", [1, 5], ids=["store-below-the-log-base", "store-beyond-the-durable-log"]
+)
+def test_state_store_bounds_reject_a_store_outside_its_log(durable: int) -> None:
+    log = log_of(1, 1, 1, 1)
+    log.compact(SnapshotMeta(2, 1, EMPTY_MEMBERSHIP))
+    with pytest.raises(SafetyViolation, match="outside its durable log"):
+        StateStoreBounds().on_state_store(1, durable, log)
+
+
+def test_state_store_bounds_accept_a_store_within_its_log() -> None:
+    log = log_of(1, 1, 1, 1)
+    log.compact(SnapshotMeta(2, 1, EMPTY_MEMBERSHIP))
+    for durable in (2, 3, 4):
+        StateStoreBounds().on_state_store(1, durable, log)
 
 
 def test_checker_set_dispatches_to_every_checker_that_cares() -> None:

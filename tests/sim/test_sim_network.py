@@ -81,7 +81,7 @@ def test_asymmetric_block_cuts_one_direction_only() -> None:
 def test_same_seed_same_deliveries() -> None:
     def run(seed: int) -> list[tuple[int, int]]:
         net = Network(random.Random(seed), NetworkFaults(loss=0.2, duplicate=0.2, delay_max=50))
-        out = []
+        out: list[tuple[int, int]] = []
         for t in range(100):
             net.send(msg(t % 3, (t + 1) % 3, t), now=t)
             out.extend((t, m.term) for m in net.due(t))

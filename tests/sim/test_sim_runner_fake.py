@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import msgspec
 import pytest
-from sim_fake_core import FakeStatus, SoloCore
+from sim_fake_core import SoloCore
 
-from raftkv.core import BootState, CoreConfig, Ready
+from raftkv.core import BootState, Core, CoreConfig, Ready, Status
 from raftkv.sim.options import derive_options
 from raftkv.sim.runner import run_seed
 
@@ -22,6 +22,11 @@ def test_a_solo_cluster_runs_clean_and_serves_clients() -> None:
         assert result.steps > 600 and result.node_steps > 0
 
 
+def test_the_solo_core_is_a_core() -> None:
+    core: Core = SoloCore(0, CoreConfig(), random.Random(0), 0, None)  # checked by mypy
+    assert core.node_id == 0 and core.leader_id is None
+
+
 def test_same_seed_gives_the_same_trace_and_another_seed_another() -> None:
     first = run_seed(derive_options(11, 500, nodes=1), SoloCore)
     again = run_seed(derive_options(11, 500, nodes=1), SoloCore)
@@ -31,9 +36,9 @@ def test_same_seed_gives_the_same_trace_and_another_seed_another() -> None:
 
 
 class CommitsAheadOfItsLog(SoloCore):
-    def status(self) -> FakeStatus:
+    def status(self) -> Status:
         status = super().status()
-        return replace(status, commit_index=status.last_index + 1)
+        return msgspec.structs.replace(status, commit_index=status.last_index + 1)
 
 
 class ForgetsAfterRestart(SoloCore):

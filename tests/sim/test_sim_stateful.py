@@ -2,7 +2,7 @@
 
 Rules are the adversary's moves: tick the clock, deliver any message in flight (in any
 order), drop one, crash or restart a node, partition or heal the network, let clients issue
-operations. Every observation goes through the checkers as it happens; the invariant also
+operations. Disks keep the seed's timing (fsync, state store syncs, snapshot copies and swaps). Every observation goes through the checkers as it happens; the invariant also
 re-observes every node. Runs are derandomized, so CI sees the same examples every time.
 """
 
@@ -34,7 +34,12 @@ class SimulatorMachine(RuleBasedStateMachine):
         options = replace(
             options,
             network=NetworkFaults(),
-            faults=Faults(persist_max=options.faults.persist_max),
+            faults=Faults(
+                persist_max=options.faults.persist_max,
+                store_sync=options.faults.store_sync,
+                snapshot_max=options.faults.snapshot_max,
+                install_max=options.faults.install_max,
+            ),
             workload=Workload(clients=3, op_rate=0.0, read_ratio=0.3),
         )
         self.sim = Simulation(options)
@@ -55,7 +60,7 @@ class SimulatorMachine(RuleBasedStateMachine):
     def deliver_any(self, position: int) -> None:
         msg = self.cluster.network.pop_any(position)
         node = self.cluster.nodes.get(msg.to) if msg is not None else None
-        if node is not None:
+        if msg is not None and node is not None:
             node.core.step(msg)
             node.watch_role()
             self.cluster.process()

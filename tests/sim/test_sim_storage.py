@@ -10,7 +10,7 @@ from raftkv.core import (
     EntryKind,
     HardState,
     InstallSnapshot,
-    Ready,
+    Persist,
     SnapshotMeta,
 )
 from raftkv.sim.log import SimLog
@@ -19,6 +19,14 @@ from raftkv.sim.storage import SimStorage
 
 def entries(*pairs: tuple[int, int]) -> list[Entry]:
     return [Entry(term=t, index=i, kind=EntryKind.COMMAND, data=b"%d" % i) for t, i in pairs]
+
+
+def write(
+    hard_state: HardState | None = None,
+    entries: list[Entry] | None = None,
+    snapshot: InstallSnapshot | None = None,
+) -> Persist:
+    return Persist(hard_state, entries or [], snapshot)
 
 
 def meta(index: int, term: int) -> SnapshotMeta:
@@ -64,11 +72,11 @@ def test_compact_drops_the_prefix_and_requires_a_matching_entry() -> None:
 
 def test_a_crash_loses_the_write_in_flight_but_keeps_what_completed() -> None:
     disk = SimStorage()
-    disk.submit(Ready(hard_state=HardState(1, 0), entries=entries((1, 1))), done_at=10)
+    disk.submit(write(HardState(1, 0), entries((1, 1))))
     disk.complete()
-    disk.submit(Ready(hard_state=HardState(2, 1), entries=entries((2, 2))), done_at=20)
+    disk.submit(write(HardState(2, 1), entries((2, 2))))
     with pytest.raises(RuntimeError, match="one Ready in flight"):
-        disk.submit(Ready(), done_at=30)
+        disk.submit(write())
     disk.crash()
     boot = disk.boot_state()
     assert boot.hard_state == HardState(1, 0)
@@ -77,8 +85,8 @@ def test_a_crash_loses_the_write_in_flight_but_keeps_what_completed() -> None:
 
 def test_installed_snapshot_becomes_durable_with_its_data() -> None:
     disk = SimStorage()
-    disk.persist(Ready(entries=entries((1, 1))))
-    disk.persist(Ready(snapshot=InstallSnapshot(meta(5, 2), b"state")))
+    disk.persist(write(entries=entries((1, 1))))
+    disk.persist(write(snapshot=InstallSnapshot(meta(5, 2), b"state")))
     assert disk.boot_state().snapshot == meta(5, 2)
     assert disk.boot_state().entries == []
     assert disk.snapshot_bytes_for(meta(5, 2)) == b"state"
@@ -93,7 +101,7 @@ def test_snapshot_bytes_for_an_unknown_snapshot_is_a_driver_error() -> None:
 
 def test_own_snapshots_compact_the_durable_log_and_never_go_back() -> None:
     disk = SimStorage()
-    disk.persist(Ready(entries=entries((1, 1), (1, 2), (1, 3))))
+    disk.persist(write(entries=entries((1, 1), (1, 2), (1, 3))))
     disk.save_snapshot(meta(2, 1), b"two")
     disk.save_snapshot(meta(1, 1), b"one")
     assert disk.snapshot_bytes_for(meta(2, 1)) == b"two"
@@ -102,5 +110,5 @@ def test_own_snapshots_compact_the_durable_log_and_never_go_back() -> None:
 
 def test_a_disk_that_drops_hard_state_keeps_the_old_vote() -> None:
     disk = SimStorage(ack_hard_state=False)
-    disk.persist(Ready(hard_state=HardState(term=3, vote=2)))
+    disk.persist(write(HardState(term=3, vote=2)))
     assert disk.boot_state().hard_state == HardState()

@@ -121,7 +121,9 @@ def split_committed(rd: Ready) -> tuple[list[Entry], list[Entry]]:
     """Committed entries already durable before this Ready's persist, and the rest.
 
     Entries this Ready writes, and everything after a snapshot it installs, are durable only
-    after its persist.
+    after its persist. NB: `RawNode` hands out only entries an earlier Ready made durable (its
+    `take_committed` stops at the durable index), so for it the rest is empty; the split keeps
+    the rule for any core that would commit what the Ready writes.
     """
     if rd.snapshot is not None:
         return [], rd.committed
@@ -145,7 +147,7 @@ def describe_plan(plan: Sequence[ReadyCommand]) -> list[str]:
                 verb = "send-after-persist" if after_persist else "send"
                 lines.extend(f"{verb} {m.describe()}" for m in messages)
             case Persist(hard_state, entries, snapshot):
-                parts = []
+                parts: list[str] = []
                 if snapshot is not None:
                     parts.append(f"snapshot {snapshot.meta.last_term}/{snapshot.meta.last_index}")
                 if entries:

@@ -49,9 +49,12 @@ class SimClient:
 
 class NodeView(Protocol):
     id: NodeId
-    applied: int
-    sm: Any
     core: Any
+
+    @property
+    def applied(self) -> int: ...
+    @property
+    def sm(self) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from raftkv.core import BootState, CoreConfig, NodeId, NodeInfo, Role
+from raftkv.core import BootState, Core, CoreConfig, NodeId, NodeInfo, Role
 
 from .checkers import CheckerSet
 from .clients import Clients
@@ -21,7 +21,7 @@ from .node import SimNode, make_core
 from .options import TICK_MS, SimOptions
 from .storage import SimStorage
 
-CoreFactory = Callable[[NodeId, CoreConfig, random.Random, int, BootState | None], Any]
+CoreFactory = Callable[[NodeId, CoreConfig, random.Random, int, BootState | None], Core]
 
 
 def node_info(node_id: NodeId) -> NodeInfo:
@@ -47,6 +47,7 @@ class Cluster:
         self.clients = Clients(random.Random(seeds[2]), options.workload)
         self.core_rng = random.Random(seeds[5])
         self.hints = Hints(random.Random(seeds[6]), options.network)
+        self.store_rng = random.Random(seeds[7])
         self.checkers = CheckerSet()
         self.events = EventLog()
         self.now = 0
@@ -66,12 +67,30 @@ class Cluster:
     def record(self, node: NodeId, kind: str, payload: Any = None) -> None:
         self.events.add(self.step_no, node, kind, payload)
 
+    def tally(self, kind: str, count: int = 1) -> None:
+        self.events.tally(kind, count)
+
     def persist_delay(self) -> int:
         faults = self.options.faults
         rng = self.storage_rng
         if faults.persist_max == 0 or rng.random() < faults.persist_instant:
             return 0
         return rng.randint(1, faults.persist_max)
+
+    def store_syncs(self) -> bool:
+        """Whether the state store syncs after this apply batch."""
+        chance = self.options.faults.store_sync
+        return chance >= 1.0 or (chance > 0.0 and self.store_rng.random() < chance)
+
+    def snapshot_delay(self) -> int:
+        """How long (ms) the copy of the state store for a snapshot takes."""
+        most = self.options.faults.snapshot_max
+        return self.store_rng.randint(0, most) if most else 0
+
+    def install_delay(self) -> int:
+        """How long (ms) swapping the state store for an installed snapshot takes."""
+        most = self.options.faults.install_max
+        return self.store_rng.randint(0, most) if most else 0
 
     # -- lifecycle of nodes -----------------------------------------------------------------
 
@@ -100,10 +119,12 @@ class Cluster:
         return node
 
     def crash(self, node_id: NodeId) -> None:
-        """Kill the incarnation: memory and the write in flight are lost, the disk stays."""
+        """Kill the incarnation: memory, the write in flight, a snapshot being taken and what
+        the state store did not sync are lost; the rest of the disk stays."""
         node = self.nodes.pop(node_id)
-        node.storage.crash()
         self.record(node_id, "crash")
+        node.record_losses()
+        node.storage.crash()
         self.hints.on_crash(node_id, self.nodes, self.network.blocked, self.now)
         self.checkers.on_crash(node_id, node.storage.hard_state.term)
         self.clients.on_crash(node_id)
@@ -141,11 +162,10 @@ class Cluster:
                 events.add(step_no, to, "disconnect", f"leader {peer}'s connection closed")
 
     def complete_writes(self) -> None:
+        """The disk completes every write, store swap and snapshot due by now."""
         now = self.now
         for node in list(self.nodes.values()):
-            pending = node.storage.pending
-            if pending is not None and pending.done_at <= now:
-                node.complete_write()
+            node.complete_due(now)
 
     def tick(self) -> None:
         now = self.now

@@ -41,6 +41,10 @@ class EventLog:
         if len(self._pending) > _FLUSH_BYTES:
             self._flush()
 
+    def tally(self, kind: str, count: int = 1) -> None:
+        """Count events too frequent to record one by one (they are in no trace)."""
+        self.kinds[kind] = self.kinds.get(kind, 0) + count
+
     def _flush(self) -> None:
         self._hash.update(self._pending)
         self._pending.clear()

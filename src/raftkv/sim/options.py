@@ -43,6 +43,13 @@ class Faults:
     """Probability per operator turn (every few steps) of a membership change or transfer."""
     false_disconnect: float = 0.0
     """Probability per step that a live node is told a live peer's connection was lost."""
+    store_sync: float = 1.0
+    """Probability that the state store syncs after an apply batch (1: always, so a crash
+    loses no applied state; 0: only at the start of a snapshot)."""
+    snapshot_max: int = 0
+    """Upper bound in ms of the time a node's own snapshot takes to copy (0: instant)."""
+    install_max: int = 0
+    """Upper bound in ms of the swap of the state store by an installed snapshot (0: instant)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +64,8 @@ class SimOptions:
     workload: Workload
     snapshot_every: int
     sub_seeds: tuple[int, ...]
-    """Seeds of: network, storage, clients, operator, faults, cores, connection-loss hints."""
+    """Seeds of: network, storage, clients, operator, faults, cores, connection-loss hints,
+    state stores."""
 
     def describe(self) -> str:
         c, n, f, w = self.config, self.network, self.faults, self.workload
@@ -70,7 +78,8 @@ class SimOptions:
             f"delay={n.delay_min}-{n.delay_max} long_delay={n.long_delay:.3f} "
             f"crash={f.crash:.4f} partition={f.partition:.4f} asym={f.asymmetric:.2f} "
             f"fsync<={f.persist_max} membership={f.membership:.4f} "
-            f"false_disconnect={f.false_disconnect:.4f} "
+            f"false_disconnect={f.false_disconnect:.4f} store_sync={f.store_sync:.2f} "
+            f"snapshot<={f.snapshot_max} install<={f.install_max} "
             f"snapshot_every={self.snapshot_every} clients={w.clients} op_rate={w.op_rate:.2f} "
             f"reads={w.read_ratio:.2f} keys={w.keys}"
         )
@@ -109,6 +118,8 @@ def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOption
     faults = replace(faults, false_disconnect=false_disconnect)
     # Half the seeds elect on timeouts alone: contested elections (split votes) stay common.
     config = replace(config, campaign_on_leader_disconnect=rng.random() < 0.5)
+    faults = _draw_state_store(rng, faults)
+    sub_seeds = (*sub_seeds, rng.getrandbits(63))
     return SimOptions(
         seed=seed,
         nodes=drawn_nodes if nodes is None else nodes,
@@ -160,4 +171,13 @@ def _draw_faults(rng: random.Random, calm: bool, storm: bool) -> Faults:
         persist_max=rng.choice((0, 5, 20, 60)),
         persist_instant=rng.random(),
         membership=rng.uniform(0.0, 0.05),
+    )
+
+
+def _draw_state_store(rng: random.Random, faults: Faults) -> Faults:
+    return replace(
+        faults,
+        store_sync=rng.choice((0.0, 0.05, 0.3, 1.0)),
+        snapshot_max=rng.choice((0, 50, 500, 3000)),
+        install_max=rng.choice((0, 20, 200, 1000)),
     )

@@ -36,6 +36,14 @@ STAT_KINDS = (
     "snapshot",
     "install",
     "disconnect",
+    "snapshot-start",
+    "snapshot-dropped",
+    "snapshot-lost",
+    "store-sync",
+    "store-lost",
+    "store-restore",
+    "install-torn",
+    "replay-skip",
 )
 OPERATOR_EVERY = 5
 """The operator looks at the cluster every this many steps (it reads the leader's status)."""

@@ -1,26 +1,20 @@
 """The storage model: what is durable, and the one write in flight (the model of fsync).
 
-A node hands its `Ready` to storage; the write completes after a delay drawn by the node's
-driver. Until then nothing of it is durable: a crash loses it. Snapshots taken by the node
+A node hands the `Persist` command of its `Ready`'s plan to storage; the write completes after
+a delay drawn by the cluster (the node keeps the time). Until then nothing of it is durable: a
+crash loses it. Snapshots taken by the node
 itself (`save_snapshot`) are durable at once, like a file written, fsynced and renamed before
-`compact` is called. Restart reads `boot_state()` and `snapshot_data`, and nothing else.
+`compact` is called. The key-value state lives beside the log in `state` (`SimStateStore`,
+which has its own rules of durability). Restart reads `boot_state()`, `snapshot_data` and
+`state`, and nothing else.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from raftkv.core import BootState, HardState, Ready, SnapshotMeta
+from raftkv.core import BootState, HardState, Persist, SnapshotMeta
 
 from .log import SimLog
-
-
-@dataclass(slots=True)
-class PendingWrite:
-    """A `Ready` whose persistence completes at virtual time `done_at` (ms)."""
-
-    ready: Ready
-    done_at: int
+from .state_store import SimStateStore
 
 
 class SimStorage:
@@ -35,9 +29,11 @@ class SimStorage:
         self.snapshot: SnapshotMeta | None = None
         self.snapshot_data = b""
         self.log = SimLog()
-        self.pending: PendingWrite | None = None
+        self.pending: Persist | None = None
+        """The write in flight: not durable until `complete()`."""
         self.writes = 0
         self.keeps_hard_state = ack_hard_state
+        self.state = SimStateStore()
 
     @property
     def purged_index(self) -> int:
@@ -49,34 +45,37 @@ class SimStorage:
             hard_state=self.hard_state, snapshot=self.snapshot, entries=list(self.log.entries)
         )
 
-    def submit(self, ready: Ready, done_at: int) -> None:
+    def submit(self, write: Persist) -> None:
         if self.pending is not None:
             raise RuntimeError("one Ready in flight at a time: the previous write is pending")
-        self.pending = PendingWrite(ready, done_at)
+        self.pending = write
 
-    def complete(self) -> Ready:
-        """Make the pending write durable, in the order of the `Ready` contract."""
+    def complete(self) -> Persist:
+        """Make the pending write durable."""
         if self.pending is None:
             raise RuntimeError("no write in flight")
-        ready = self.pending.ready
+        write = self.pending
         self.pending = None
-        self.persist(ready)
-        return ready
+        self.persist(write)
+        return write
 
-    def persist(self, ready: Ready) -> None:
-        if ready.snapshot is not None:
-            meta = ready.snapshot.meta
+    def persist(self, write: Persist) -> None:
+        """Make `write` durable, in its order: snapshot as the log's base, entries, hard state."""
+        if write.snapshot is not None:
+            meta = write.snapshot.meta
             self.log.install_snapshot(meta)
             self.snapshot = meta
-            self.snapshot_data = ready.snapshot.data
-        self.log.append(ready.entries)
-        if ready.hard_state is not None and self.keeps_hard_state:
-            self.hard_state = ready.hard_state
+            self.snapshot_data = write.snapshot.data
+        self.log.append(list(write.entries))
+        if write.hard_state is not None and self.keeps_hard_state:
+            self.hard_state = write.hard_state
         self.writes += 1
 
     def crash(self) -> None:
-        """Lose the write in flight: it was never acknowledged by the disk."""
+        """Lose the write in flight (never acknowledged by the disk) and what the state store
+        did not sync."""
         self.pending = None
+        self.state.crash()
 
     def save_snapshot(self, meta: SnapshotMeta, data: bytes) -> None:
         """Store a snapshot the node took of its own state machine, then compact the log."""

@@ -21,6 +21,7 @@ from .leader_completeness import LeaderCompleteness
 from .log_matching import LogMatching
 from .monotonic import Monotonic
 from .state_machine_safety import StateMachineSafety
+from .state_store import StateStoreBounds
 
 __all__ = [
     "Checker",
@@ -34,6 +35,7 @@ __all__ = [
     "Monotonic",
     "SafetyViolation",
     "StateMachineSafety",
+    "StateStoreBounds",
     "StatusView",
 ]
 
@@ -45,6 +47,7 @@ _HOOKS = (
     "on_status",
     "on_leader_commit",
     "on_crash",
+    "on_state_store",
 )
 
 
@@ -62,6 +65,7 @@ class CheckerSet:
             CommitRule(),
             Monotonic(),
             IndexOrder(),
+            StateStoreBounds(),
         ]
         self._hooks: dict[str, list[Callable[..., Any]]] = {
             hook: [
@@ -101,3 +105,7 @@ class CheckerSet:
     def on_crash(self, node: NodeId, durable_term: int) -> None:
         for hook in self._hooks["on_crash"]:
             hook(node, durable_term)
+
+    def on_state_store(self, node: NodeId, durable_index: int, log: SimLog) -> None:
+        for hook in self._hooks["on_state_store"]:
+            hook(node, durable_index, log)

@@ -2,7 +2,7 @@
 
 Checkers only observe: the cluster calls the hooks below as things happen (a role seen in a
 `Ready`, entries handed to storage, an entry applied, a node's status after a `Ready` cycle, a
-crash), and a checker raises `SafetyViolation` when a rule breaks. Every hook is cheap: a
+crash, the state store made durable), and a checker raises `SafetyViolation` when a rule breaks. Every hook is cheap: a
 checker keeps just enough state to judge the next observation (incremental, not a rescan).
 """
 
@@ -66,6 +66,9 @@ class Checker:
 
     def on_crash(self, node: NodeId, durable_term: int) -> None:
         """`node` crashed (or was removed); `durable_term` survives on its disk."""
+
+    def on_state_store(self, node: NodeId, durable_index: int, log: SimLog) -> None:
+        """`node`'s state store is durable at `durable_index`; `log` is its durable log."""
 
     def fail(self, message: str) -> SafetyViolation:
         return SafetyViolation(self.name, message)

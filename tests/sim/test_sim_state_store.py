@@ -1,0 +1,204 @@
+"""The state store in the simulator: what a crash loses, how a node recovers it, snapshots of
+its own that finish late, and installs cut short (sim/state_store.py, sim/node.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from raftkv.core import Entry, EntryKind
+from raftkv.kv import Put, encode_command
+from raftkv.sim.clients import Workload
+from raftkv.sim.linearizability import check_linearizable
+from raftkv.sim.network import NetworkFaults
+from raftkv.sim.node import SimNode
+from raftkv.sim.options import Faults, derive_options
+from raftkv.sim.runner import Simulation, pending_convergence
+from raftkv.sim.state_store import SimStateStore
+
+SLOW = 10**9
+"""A disk operation (ms) that does not finish unless the test finishes it."""
+
+
+def put(index: int, value: str) -> Entry:
+    data = encode_command(Put("k", value, "c", index))
+    return Entry(1, index, EntryKind.COMMAND, data)
+
+
+def store_at(*values: str) -> SimStateStore:
+    store = SimStateStore()
+    for index, value in enumerate(values, start=1):
+        store.sm.apply(index, put(index, value).data)
+    return store
+
+
+# -- the store on its own ---------------------------------------------------------------------
+
+
+def test_a_crash_brings_the_store_back_whole_at_what_it_last_synced() -> None:
+    store = store_at("a", "b")
+    store.sync()
+    store.sm.apply(3, put(3, "c").data)
+    assert (store.applied_index, store.unsynced) == (3, 1)
+    store.crash()
+    assert (store.applied_index, store.durable_index, store.sm.get("k")) == (2, 2, "b")
+
+
+def test_a_swap_cut_short_leaves_an_empty_store_and_a_finished_one_is_durable() -> None:
+    source = store_at("a", "b", "c")
+    snapshot = source.sync()
+    store = store_at("x")
+    store.sync()
+    store.begin_swap()
+    assert store.swapping and store.sm.get("k") == "x"  # the node still reads the old state
+    store.crash()
+    assert (store.applied_index, store.sm.get("k"), store.swapping) == (0, None, False)
+    store.install(snapshot)
+    store.crash()
+    assert (store.applied_index, store.durable_index, store.sm.get("k")) == (3, 3, "c")
+
+
+# -- whole clusters ---------------------------------------------------------------------------
+
+
+def quiet_sim(
+    snapshot_every: int = 0, store_sync: float = 1.0, snapshot_max: int = 0, install_max: int = 0
+) -> Simulation:
+    """Three voters, a perfect network, no random faults: the test makes them."""
+    options = derive_options(7, steps=1, nodes=3)
+    faults = Faults(store_sync=store_sync, snapshot_max=snapshot_max, install_max=install_max)
+    options = replace(
+        options,
+        network=NetworkFaults(),
+        faults=faults,
+        workload=Workload(clients=3, op_rate=0.3, read_ratio=0.2, keys=2),
+        snapshot_every=snapshot_every,
+    )
+    sim = Simulation(options)
+    sim.bootstrap()
+    return sim
+
+
+def step_until(sim: Simulation, done: Callable[[], bool], limit: int = 3000) -> None:
+    for _ in range(limit):
+        if done():
+            return
+        sim.step()
+    raise AssertionError(f"not reached in {limit} steps")
+
+
+def a_follower(sim: Simulation) -> SimNode:
+    leader = sim.cluster.leader()
+    assert leader is not None
+    return min((n for n in sim.cluster.nodes.values() if n is not leader), key=lambda n: n.id)
+
+
+def counts(sim: Simulation) -> dict[str, int]:
+    return sim.cluster.events.kinds
+
+
+def converges_clean(sim: Simulation) -> None:
+    """The liveness phase converges (equal state everywhere) and the history is linearizable."""
+    sim.run_liveness()
+    assert pending_convergence(sim.cluster) == ""
+    sim.cluster.clients.expire_all()
+    assert check_linearizable(sim.cluster.clients.history) == ""
+
+
+@pytest.mark.parametrize(
+    ("store_sync", "replayed"),
+    [pytest.param(0.0, False, id="never-synced"), pytest.param(0.3, True, id="partly-synced")],
+)
+def test_a_crash_loses_unsynced_state_and_the_log_restores_it(
+    store_sync: float, replayed: bool
+) -> None:
+    sim = quiet_sim(store_sync=store_sync)
+    step_until(sim, lambda: sim.cluster.leader() is not None and a_follower(sim).applied > 30)
+    node = a_follower(sim)
+    applied, synced = node.applied, node.store.durable_index
+    assert synced < applied
+    sim.cluster.crash(node.id)
+    store = sim.cluster.storages[node.id].state
+    assert store.applied_index == synced and counts(sim)["store-lost"] == 1
+    restarted = sim.cluster.start(node.id)
+    assert restarted.applied == synced
+    converges_clean(sim)
+    assert restarted.applied > applied
+    assert (counts(sim).get("replay-skip", 0) > 0) is replayed
+
+
+def test_an_install_cut_short_is_finished_from_the_snapshot_at_restart() -> None:
+    sim = quiet_sim(snapshot_every=10, install_max=SLOW)
+    cluster = sim.cluster
+    step_until(sim, lambda: cluster.leader() is not None and a_follower(sim).applied > 5)
+    node_id = a_follower(sim).id
+    cluster.crash(node_id)
+    leader = cluster.leader()
+    assert leader is not None
+    last = cluster.storages[node_id].log.last_index
+    step_until(sim, lambda: leader.storage.purged_index > last + 10)
+    node = cluster.start(node_id)
+    step_until(sim, lambda: node.store.swapping)
+    cluster.crash(node_id)
+    assert counts(sim)["install-torn"] == 1
+    storage = cluster.storages[node_id]
+    assert storage.state.applied_index == 0 and storage.snapshot is not None
+    cluster.options = replace(cluster.options, faults=Faults())  # later installs are quick
+    node = cluster.start(node_id)
+    assert counts(sim)["store-restore"] == 1
+    assert node.applied == storage.snapshot.last_index
+    converges_clean(sim)
+
+
+def test_a_snapshot_finishing_after_an_install_moved_the_log_past_it_is_dropped() -> None:
+    sim = quiet_sim(snapshot_every=10, snapshot_max=SLOW)
+    cluster = sim.cluster
+    step_until(
+        sim, lambda: cluster.leader() is not None and a_follower(sim).snapshot_job is not None
+    )
+    node, leader = a_follower(sim), cluster.leader()
+    assert leader is not None and node.snapshot_job is not None
+    slow_copy = node.snapshot_job
+    cluster.network.partition([[node.id], [n for n in cluster.nodes if n != node.id]])
+
+    def leader_compacted_past_the_follower() -> bool:
+        if leader.snapshot_job is not None:
+            leader.finish_snapshot(leader.snapshot_job)  # the leader's copies are quick
+        return leader.storage.purged_index > node.log.last_index
+
+    step_until(sim, leader_compacted_past_the_follower)
+    cluster.network.heal()
+    step_until(sim, lambda: node.log.snapshot_index > slow_copy.index)
+    installed = node.storage.snapshot
+    assert installed is not None
+    node.finish_snapshot(slow_copy)
+    assert counts(sim)["snapshot-dropped"] == 1
+    assert node.storage.snapshot == installed
+    assert node.core.status().snapshot_index == installed.last_index
+    converges_clean(sim)  # copies still under way hold back no convergence
+
+
+def test_the_state_store_draws_come_after_every_other_draw_of_a_seed() -> None:
+    """Seed 0 as it was before the state store was modelled: the same options and sub-seeds."""
+    before = (
+        "seed=0 nodes=4 steps=2000 liveness_steps=1500 tick=10ms heartbeat=50 election=200-400 "
+        "disconnect_hints=True loss=0.207 dup=0.048 delay=1-24 long_delay=0.012 crash=0.0101 "
+        "partition=0.0028 asym=0.09 fsync<=5 membership=0.0365 false_disconnect=0.0110 "
+        "snapshot_every=40 clients=4 op_rate=0.17 reads=0.24 keys=4"
+    )
+    options = derive_options(0, 2000)
+    described = options.describe()
+    assert re.sub(r" store_sync=\S+ snapshot<=\S+ install<=\S+", "", described) == before
+    assert options.sub_seeds[:7] == (
+        5906863297837340345,
+        1885974311722489788,
+        5096131404122784705,
+        4083125530891472902,
+        4808638572204979102,
+        574427760717438915,
+        8471343414474329530,
+    )
+    assert len(options.sub_seeds) == 8
