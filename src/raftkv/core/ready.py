@@ -45,17 +45,18 @@ class InstallSnapshot(msgspec.Struct, frozen=True):
 
 @dataclass(slots=True)
 class Ready:
-    """One batch of work for the runtime. Carry it out in this order, then call `advance(rd)`:
+    """One batch of work for the runtime. Runtimes carry it out by running
+    `plan.plan_ready(rd)`, which orders these rules into commands:
 
     1. send `messages`: they do not depend on anything unpersisted (a leader's appends and
        heartbeats, pre-votes, responses that promise nothing new);
-    2. persist, atomically and durably (fsync): `snapshot` if any (install it into the state
-       machine and reset the log to it), then `entries` (first truncate the log from
-       `entries[0].index`, then append), then `hard_state` if any;
+    2. persist, atomically and durably (fsync): `snapshot` if any (reset the log to it),
+       then `entries` (first truncate the log from `entries[0].index`, then append), then
+       `hard_state` if any; then install the snapshot's state into the state machine;
     3. send `persisted_messages`: they promise what step 2 made durable (vote grants, append
        and snapshot acknowledgements, a candidate's vote requests);
-    4. apply `committed` entries to the state machine in order (every one is committed and
-       durable locally);
+    4. apply `committed` entries to the state machine in order, each only once it is durable
+       locally (entries an earlier Ready made durable may be applied before step 2);
     5. hand `read_states` to the waiting readers (each waits until applied >= its index);
     6. `advance(rd)`: the core learns that step 2 is done (a leader counts itself toward
        commit only from here).
