@@ -74,9 +74,10 @@ class StateFiles:
     def __init__(self, store: StateStore, directory: Path) -> None:
         self.store = store
         self.directory = directory
-        self.durable_index = store.applied_index
-        """Invariant: the state store holds everything through here durably (at start-up the
-        file holds it: a crash cannot have lost what a restart reads back)."""
+        self.durable_index = 0
+        """Invariant: the state store holds everything through here durably. NB: not the
+        applied index at start-up: what a restarted process reads back may still sit in the
+        page cache, so the first compaction checkpoints first."""
         self._sync_worker = ThreadPoolExecutor(1, thread_name_prefix="raftkv-state-sync")
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="raftkv-state-copy")
         self._send: StateFile | None = None
