@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 
@@ -24,6 +24,7 @@ from raftkv.core import (
     Advance,
     Apply,
     Compacted,
+    Core,
     Entry,
     EntryKind,
     HandReads,
@@ -40,6 +41,7 @@ from raftkv.core import (
     SnapshotMeta,
     SnapshotRequest,
     SoftState,
+    Status,
     plan_ready,
 )
 from raftkv.kv import KvResult, StateStore
@@ -52,7 +54,7 @@ from .waiters import ProposalWaiters, ReadWaiters
 from .wire import ApiFailure
 
 T = TypeVar("T")
-Action = Callable[[Any], None]
+Action = Callable[[Core], None]
 TICK_S = 0.01
 _membership_decoder = msgspec.msgpack.Decoder(Membership)
 
@@ -81,7 +83,7 @@ class Driver:
         self,
         *,
         node_id: int,
-        core: Any,
+        core: Core,
         store: DurableStore,
         state_files: StateFiles,
         transport: PeerTransport,
@@ -109,7 +111,7 @@ class Driver:
         self._snapshot_task: asyncio.Task[None] | None = None
         self._inbox: list[Message | Action] = []
         self._wake = asyncio.Event()
-        self._watchers: list[tuple[Callable[[Any], bool], asyncio.Future[Any]]] = []
+        self._watchers: list[tuple[Callable[[Status], bool], asyncio.Future[Status]]] = []
         self._last_tick = now_ms()
         self._stopping = False
         self._fatal: BaseException | None = None
@@ -127,7 +129,7 @@ class Driver:
     def connection_lost(self, peer: int) -> None:
         """`peer`'s stream ended without a close handshake; if it led, campaign early."""
 
-        def action(core: Any) -> None:
+        def action(core: Core) -> None:
             if core.connection_lost(peer):
                 event(
                     self.log,
@@ -143,11 +145,11 @@ class Driver:
         self._inbox.append(action)
         self._wake.set()
 
-    async def call(self, fn: Callable[[Any], T]) -> T:
+    async def call(self, fn: Callable[[Core], T]) -> T:
         """Run `fn(core)` in the driver task and return its result (or raise its error)."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
 
-        def action(core: Any) -> None:
+        def action(core: Core) -> None:
             try:
                 result = fn(core)
             except AssertionError:
@@ -164,7 +166,7 @@ class Driver:
         """Propose a command; the future resolves when it is applied (or fails)."""
         future: asyncio.Future[KvResult] = asyncio.get_running_loop().create_future()
 
-        def action(core: Any) -> None:
+        def action(core: Core) -> None:
             try:
                 term, index = core.propose(data)
             except AssertionError:
@@ -184,9 +186,9 @@ class Driver:
         self.submit(lambda core: core.read_index(ctx))
         return ctx, future
 
-    def watch(self, predicate: Callable[[Any], bool]) -> asyncio.Future[Any]:
+    def watch(self, predicate: Callable[[Status], bool]) -> asyncio.Future[Status]:
         """A future that resolves with the core's status once `predicate(status)` holds."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Status] = asyncio.get_running_loop().create_future()
         self.submit(lambda core: self._add_watcher(predicate, future))
         return future
 
@@ -337,7 +339,9 @@ class Driver:
 
     # --- admin watchers -------------------------------------------------------------------
 
-    def _add_watcher(self, predicate: Callable[[Any], bool], future: asyncio.Future[Any]) -> None:
+    def _add_watcher(
+        self, predicate: Callable[[Status], bool], future: asyncio.Future[Status]
+    ) -> None:
         self._watchers.append((predicate, future))
         self._check_watchers()
 
@@ -398,7 +402,7 @@ class Driver:
         describe it (compacted past it meanwhile, or not applied that far yet after a
         restart whose state store was ahead of the log's commit)."""
 
-        def describe(core: Any) -> SnapshotMeta | None:
+        def describe(core: Core) -> SnapshotMeta | None:
             try:
                 meta: SnapshotMeta = core.snapshot_meta(index)
             except (Compacted, ValueError):
@@ -412,7 +416,7 @@ class Driver:
         the follower no longer waits for one (a retry queued behind a long transfer that
         already caught it up must not send the whole state again)."""
 
-        def still_wanted(core: Any) -> bool:
+        def still_wanted(core: Core) -> bool:
             status = core.status()
             progress = status.progress.get(msg.to)
             return (
