@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ class Received:
     path: str
     body: dict[str, Any]
     headers: dict[str, str]
+    query: dict[str, str]
 
 
 class FakeNode:
@@ -52,6 +53,8 @@ class FakeNode:
         self.term = term
         self.leader_id: int | None = node_id if role == "Leader" else None
         self.kv: dict[str, str] = {}
+        self.digest: str | None = None
+        """`kv_digest` (and `kv_keys`) in `/state` when set; unset: a reference node."""
         self.requests: list[Received] = []
         self.sessions: dict[str, tuple[int, str | None]] = {}
         self._scripts: dict[str, deque[Handler | web.Response]] = defaultdict(deque)
@@ -94,7 +97,12 @@ class FakeNode:
         raw = await request.read()
         body = json.loads(raw) if raw else {}
         self.requests.append(
-            Received(request.path, body if isinstance(body, dict) else {}, dict(request.headers))
+            Received(
+                request.path,
+                body if isinstance(body, dict) else {},
+                dict(request.headers),
+                dict(request.query),
+            )
         )
         queue = self._scripts.get(request.path)
         if queue:
@@ -114,11 +122,21 @@ class FakeNode:
             return self._write(body)
         if path == "/kv/read":
             return ok({"value": self.kv.get(body["key"])})
+        if path == "/kv/scan":
+            return self._scan(request.query)
         if path == "/admin/metrics":
             return ok({"role": self.role, "current_term": self.term, "node_id": self.node_id})
         if path.startswith("/admin/"):
             return ok(None)
         return err(404, "not_found", f"no route {path}")
+
+    def _scan(self, query: Mapping[str, str]) -> web.Response:
+        """Pages of `kv` in key order, like the node's `/kv/scan`."""
+        prefix, after, limit = query.get("prefix", ""), query.get("after"), int(query["limit"])
+        keys = sorted(k for k in self.kv if k.startswith(prefix) and (after is None or k > after))
+        page = keys[:limit]
+        following = page[-1] if len(page) == limit else None
+        return ok({"items": [[key, self.kv[key]] for key in page], "next": following})
 
     def state(self, *, with_kv: bool) -> dict[str, Any]:
         state: dict[str, Any] = {
@@ -133,6 +151,9 @@ class FakeNode:
             "learners": [],
             "some_future_field": {"ignored": True},
         }
+        if self.digest is not None:
+            state["kv_digest"] = self.digest
+            state["kv_keys"] = len(self.kv)
         if with_kv:
             state["kv"] = dict(self.kv)
         return state

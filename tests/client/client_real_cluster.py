@@ -37,6 +37,8 @@ class RealNode:
     port: int
     workdir: Path
     proc: subprocess.Popen[bytes] | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+    """More config fields (e.g. `state_kv_max_keys`)."""
 
     @property
     def addr(self) -> str:
@@ -56,6 +58,7 @@ class RealNode:
             "data_dir": str(self.workdir / f"data-{self.node_id}"),
             "peer_addrs": {i: a for i, a in peers.items() if i != self.node_id},
             **FAST_TIMINGS,
+            **self.extra,
         }
         path.write_text(yaml.safe_dump(config))
         return path
@@ -95,8 +98,8 @@ class RealCluster:
         return [node.addr for node in self.nodes]
 
     @classmethod
-    def start(cls, workdir: Path, size: int = 3) -> RealCluster:
-        cluster = cls([RealNode(i, free_port(), workdir) for i in range(size)])
+    def start(cls, workdir: Path, size: int = 3, **extra: object) -> RealCluster:
+        cluster = cls([RealNode(i, free_port(), workdir, extra=extra) for i in range(size)])
         peers = {node.node_id: node.addr for node in cluster.nodes}
         for node in cluster.nodes:
             node.start(node.write_config(peers))

@@ -83,6 +83,70 @@ async def test_status_shows_every_node_and_the_unreachable_ones(
     assert "0,1,2" in rows[follower.addr]
 
 
+async def test_status_shows_key_count_and_digest(
+    make_fake: MakeFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = await make_fake(0)
+    node.kv.update({"a": "1", "b": "2"})
+    node.digest = "0123456789abcdef"
+    reference = await make_fake(1, role="Follower")
+    assert await cli("--nodes", nodes(node, reference), "status") == 0
+    out = capsys.readouterr().out
+    assert "keys" in out and "digest" in out
+    rows = {
+        line.split("│")[2].strip(): [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in out.splitlines()
+        if line.count("│") > 5
+    }
+    assert rows[node.addr][-2:] == ["2", "0123456789abcdef"]
+    assert rows[reference.addr][-2:] == ["-", "-"], "a reference node sends neither"
+
+
+async def test_scan_prints_key_value_lines_in_key_order(
+    make_fake: MakeFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = await make_fake()
+    fake.kv.update({"user-b": "2", "user-a": "1", "other": "x=y", "user-c": "3"})
+    assert await cli("--nodes", fake.addr, "scan", "user-") == 0
+    assert capsys.readouterr().out == "user-a=1\nuser-b=2\nuser-c=3\n"
+    assert await cli("--nodes", fake.addr, "scan") == 0
+    assert capsys.readouterr().out.splitlines()[0] == "other=x=y"
+    assert await cli("--nodes", fake.addr, "scan", "user-", "--limit", "2") == 0
+    assert capsys.readouterr().out == "user-a=1\nuser-b=2\n"
+    limited = fake.received("/kv/scan")[-1]
+    assert limited.query["limit"] == "2" and len(fake.received("/kv/scan")) == 3
+
+
+async def test_scan_pages_through_a_large_state_on_the_first_node_that_answers(
+    make_fake: MakeFake, dead_addr: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = await make_fake()
+    fake.kv.update({f"k{i:04}": str(i) for i in range(2500)})
+    assert await cli("--nodes", nodes(dead_addr, fake), "scan", "--limit", "2100") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"k{i:04}={i}" for i in range(2100)]
+    pages = fake.received("/kv/scan")
+    assert [p.query["limit"] for p in pages] == ["1000"] * 3
+    assert [p.query.get("after") for p in pages] == [None, "k0999", "k1999"]
+
+
+async def test_scan_of_nothing_prints_nothing(
+    make_fake: MakeFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = await make_fake()
+    assert await cli("--nodes", fake.addr, "scan", "none-") == 0
+    assert capsys.readouterr().out == ""
+
+
+async def test_a_refused_scan_is_one_error_line(
+    make_fake: MakeFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = await make_fake()
+    fake.script("/kv/scan", err(400, "bad_request", "invalid query: bad"))
+    assert await cli("--nodes", fake.addr, "scan") == 1
+    assert capsys.readouterr().err == "error: bad_request: invalid query: bad\n"
+
+
 async def test_status_exits_1_when_no_node_answers(
     dead_addr: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -148,6 +212,8 @@ async def test_nodes_default_from_the_environment(
         ["add-learner", "one", "127.0.0.1:1"],
         ["add-learner", "1", "nowhere"],
         ["change-membership"],
+        ["scan", "--limit", "0"],
+        ["scan", "a", "b"],
     ],
     ids=[
         "no-command",
@@ -158,6 +224,8 @@ async def test_nodes_default_from_the_environment(
         "bad-id",
         "bad-addr",
         "no-ids",
+        "scan-zero-limit",
+        "scan-two-prefixes",
     ],
 )
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,6 +17,8 @@ INTERFACE = {
     "NodeClient.state": ["self", "kv"],
     "NodeClient.write": ["self", "key", "value", "serial", "client_id", "timeout"],
     "NodeClient.read": ["self", "key", "linearizable", "timeout"],
+    "NodeClient.scan": ["self", "prefix", "after", "limit", "timeout"],
+    "NodeClient.scan_all": ["self", "prefix", "after", "page_size", "timeout"],
     "NodeClient.init": ["self"],
     "NodeClient.add_learner": ["self", "node_id", "addr", "blocking"],
     "NodeClient.change_membership": ["self", "voters", "retain"],
@@ -31,7 +33,13 @@ INTERFACE = {
 
 
 def test_every_exported_name_exists() -> None:
-    assert set(client.__all__) >= {"NodeClient", "ClusterClient", "ApiError", "NodeState"}
+    assert set(client.__all__) >= {
+        "NodeClient",
+        "ClusterClient",
+        "ApiError",
+        "NodeState",
+        "ScanPage",
+    }
     for name in client.__all__:
         assert hasattr(client, name), name
 
@@ -72,3 +80,24 @@ def test_node_state_decodes_the_reference_fields_alone() -> None:
         None,
         None,
     )
+    assert (state.kv_digest, state.kv_keys, state.kv_omitted) == (None, None, None)
+    assert state.key_count == 1, "counted from the map"
+
+
+def test_node_state_decodes_a_large_raftkv_state() -> None:
+    large = (
+        b'{"node_id": 0, "public_addr": "n:1", "role": "Leader", "current_leader": 0,'
+        b' "current_term": 1, "last_log_index": 9, "last_applied_index": 9, "voters": [0],'
+        b' "kv_digest": "00000000000000ff", "kv_keys": 12000, "kv": null,'
+        b' "kv_omitted": "12000 keys exceed state_kv_max_keys=10000"}'
+    )
+    state = msgspec.json.decode(large, type=client.NodeState)
+    assert (state.kv, state.kv_digest, state.kv_keys, state.key_count) == (
+        None,
+        "00000000000000ff",
+        12000,
+        12000,
+    )
+    assert state.kv_omitted == "12000 keys exceed state_kv_max_keys=10000"
+    light = msgspec.json.decode(large.replace(b' "kv": null,', b""), type=client.NodeState)
+    assert light.kv is None and light.key_count == 12000

@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from aiohttp import web
 from client_fake_node import MakeFake, err, reference_err
 
-from raftkv.client import ApiError, ApiTimeout, NodeClient, NodeState
+from raftkv.client import ApiError, ApiTimeout, NodeClient, NodeState, ScanPage
 from raftkv.client.node_client import parse_addr
 
 
@@ -48,6 +49,74 @@ async def test_state_is_typed_and_tolerates_unknown_fields(make_fake: MakeFake) 
     assert state.kv == {"a": "1"} and not state.is_leader
     assert light.kv is None
     assert light.membership is None and light.committed_index == 0
+
+
+async def test_state_decodes_the_digest_and_a_map_left_out(make_fake: MakeFake) -> None:
+    fake = await make_fake()
+    large = fake.state(with_kv=False) | {
+        "kv_digest": "0123456789abcdef",
+        "kv_keys": 20_000,
+        "kv": None,
+        "kv_omitted": "20000 keys exceed state_kv_max_keys=10000",
+    }
+    fake.script("/state", web.json_response(large))
+    fake.digest = "fedcba9876543210"
+    fake.kv.update({"a": "1", "b": "2"})
+    async with NodeClient(fake.addr) as client:
+        state = await client.state()
+        small = await client.state()
+    assert (state.kv_digest, state.kv_keys, state.kv, state.key_count) == (
+        "0123456789abcdef",
+        20_000,
+        None,
+        20_000,
+    )
+    assert state.kv_omitted is not None and "state_kv_max_keys" in state.kv_omitted
+    assert (small.kv_digest, small.kv_keys, small.kv_omitted, small.key_count) == (
+        "fedcba9876543210",
+        2,
+        None,
+        2,
+    )
+
+
+async def test_scan_sends_its_query_and_returns_a_page(make_fake: MakeFake) -> None:
+    fake = await make_fake()
+    fake.kv.update({"a": "0", "b1": "1", "b2": "2", "b3": "3", "c": "4"})
+    async with NodeClient(fake.addr) as client:
+        page = await client.scan("b", after="b1", limit=1)
+        rest = await client.scan("b", after=page.next)
+        everything = await client.scan()
+    assert isinstance(page, ScanPage)
+    assert (page.items, page.next) == ([("b2", "2")], "b2")
+    assert (rest.items, rest.next) == ([("b3", "3")], None)
+    assert [key for key, _ in everything.items] == ["a", "b1", "b2", "b3", "c"]
+    queries = [r.query for r in fake.received("/kv/scan")]
+    assert queries[0] == {"prefix": "b", "after": "b1", "limit": "1"}
+    assert queries[2] == {"prefix": "", "limit": "100"}, "no `after` when None"
+
+
+async def test_scan_all_follows_next_to_the_last_page(make_fake: MakeFake) -> None:
+    fake = await make_fake()
+    fake.kv.update({f"k{i:02}": str(i) for i in range(25)})
+    fake.kv["other"] = "x"
+    async with NodeClient(fake.addr) as client:
+        pairs = [pair async for pair in client.scan_all("k", page_size=10)]
+        tail = [key async for key, _ in client.scan_all("k", after="k21", page_size=10)]
+    assert pairs == [(f"k{i:02}", str(i)) for i in range(25)]
+    assert tail == ["k22", "k23", "k24"]
+    afters = [r.query.get("after") for r in fake.received("/kv/scan")][:3]
+    assert afters == [None, "k09", "k19"]
+
+
+async def test_a_refused_scan_is_a_definite_api_error(make_fake: MakeFake) -> None:
+    fake = await make_fake()
+    fake.script("/kv/scan", err(400, "bad_request", "invalid query: limit: at most 1000"))
+    async with NodeClient(fake.addr) as client:
+        with pytest.raises(ApiError) as caught:
+            await client.scan(limit=5000)
+    assert (caught.value.status, caught.value.code) == (400, "bad_request")
+    assert "limit" in caught.value.message and not caught.value.indeterminate
 
 
 async def test_admin_calls_send_the_contract_bodies(make_fake: MakeFake) -> None:

@@ -78,6 +78,72 @@ async def test_writes_continue_after_the_leader_is_killed(nodes: RealCluster) ->
     assert kvs[0] == {f"raft-key-{i}": f"value-{i}" for i in range(16)}
 
 
+async def test_scan_and_digests_on_a_formed_cluster(
+    nodes: RealCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await nodes.form()
+    async with ClusterClient(nodes.addrs, rng=random.Random(3)) as cluster:
+        for i in range(25):
+            await cluster.write(f"scan-{i:02}", f"v{i}")
+        await cluster.write("zzz", "last")
+    await states_agree(nodes.addrs, timeout=10)
+    digests = await digests_agree(nodes.addrs, timeout=10)
+    assert len(digests) == 1 and len(next(iter(digests))) == 16
+    async with NodeClient(nodes.addrs[2]) as follower:
+        page = await follower.scan("scan-", limit=10)
+        assert [key for key, _ in page.items] == [f"scan-{i:02}" for i in range(10)]
+        assert page.next == "scan-09"
+        pairs = [pair async for pair in follower.scan_all("scan-", page_size=7)]
+        assert pairs == [(f"scan-{i:02}", f"v{i}") for i in range(25)]
+        assert [pair async for pair in follower.scan_all("")][-1] == ("zzz", "last")
+        empty = await follower.scan("nothing-")
+        assert (empty.items, empty.next) == ([], None)
+        state = await follower.state()
+        assert (state.kv_keys, state.key_count, state.kv_omitted) == (26, 26, None)
+    capsys.readouterr()
+    assert await cli("--nodes", nodes.addrs[1], "scan", "scan-1", "--limit", "3") == 0
+    assert capsys.readouterr().out == "scan-10=v10\nscan-11=v11\nscan-12=v12\n"
+    assert await cli("--nodes", ",".join(nodes.addrs), "status") == 0
+    out = capsys.readouterr().out
+    assert out.count(next(iter(digests))) == 3 and " 26 " in out
+
+
+async def test_a_state_past_state_kv_max_keys_comes_without_its_map(tmp_path: Path) -> None:
+    single = RealCluster.start(tmp_path, size=1, state_kv_max_keys=3)
+    try:
+        await single.wait_healthy()
+        await single.form()
+        async with NodeClient(single.addrs[0]) as node:
+            for i in range(5):
+                await node.write(f"k{i}", f"v{i}", serial=1)
+            state = await node.state()
+            assert (state.kv, state.kv_keys, state.key_count) == (None, 5, 5)
+            assert state.kv_omitted is not None and "state_kv_max_keys=3" in state.kv_omitted
+            assert state.kv_digest is not None
+            pairs = [pair async for pair in node.scan_all(page_size=2)]
+            assert pairs == [(f"k{i}", f"v{i}") for i in range(5)]
+            with pytest.raises(ApiError) as caught:
+                await node.scan(limit=1001)
+            assert (caught.value.status, caught.value.code) == (400, "bad_request")
+    finally:
+        single.stop_all()
+
+
+async def digests_agree(addrs: list[str], timeout: float) -> set[str]:
+    """Waits until every node reports one applied index; returns the digests they report."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        states = []
+        for addr in addrs:
+            async with NodeClient(addr) as client:
+                states.append(await client.state(kv=False))
+        if len({s.last_applied_index for s in states}) == 1:
+            return {s.kv_digest for s in states if s.kv_digest is not None}
+        assert loop.time() < end, f"applied indexes differ: {states}"
+        await asyncio.sleep(0.1)
+
+
 async def cli(*argv: str) -> int:
     return await asyncio.to_thread(main, list(argv))
 

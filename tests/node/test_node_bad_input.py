@@ -191,6 +191,7 @@ def test_openapi_lists_every_route(nodes: tuple[NodeProcess, NodeProcess]) -> No
     for path in [
         "/kv/write",
         "/kv/read",
+        "/kv/scan",
         "/admin/init",
         "/admin/add-learner",
         "/state",
@@ -203,6 +204,7 @@ def test_openapi_lists_every_route(nodes: tuple[NodeProcess, NodeProcess]) -> No
 def test_prometheus_metrics_are_text(nodes: tuple[NodeProcess, NodeProcess]) -> None:
     status, text = call(nodes[0].addr, "GET", "/metrics")
     assert status == 200 and "raftkv_commit_index" in text and "raftkv_api_errors_total" in text
+    assert "raftkv_event_loop_lag_seconds_bucket" in text and "raftkv_snapshots_refused" in text
 
 
 async def stream_refusal(addr: str, frame: bytes | str) -> tuple[int | None, str]:

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from tf_fakes import FakePool, FakeReplica, fake_state
 
 from raftkv.checker import Operation
 from raftkv.tf.chaos import ChaosRun, ChaosSettings, FinalState, OpRecord, chaos_expectations
 from raftkv.tf.chaos.checks import CheckResult
-from raftkv.tf.chaos.expectations import HistoryCheck, ReportWriter, durability
+from raftkv.tf.chaos.expectations import ConvergenceCheck, HistoryCheck, ReportWriter, durability
 from raftkv.tf.context import ExpectationFailed, RunContext
+from raftkv.tf.observer import Observer
 from raftkv.tf.report import RunReport
 
 
@@ -95,3 +97,59 @@ async def test_report_writer_waits_for_every_check(tmp_path: Path) -> None:
     writer.cancel()
     with pytest.raises(asyncio.CancelledError):
         await writer
+
+
+class SettleContext:
+    """What the convergence check uses: an observer and node clients over fake replicas."""
+
+    def __init__(self, replicas: dict[str, FakeReplica]) -> None:
+        self.observer = Observer(list(replicas), replicas.__getitem__, interval=0.01)
+        self.clients = FakePool(replicas)
+
+
+def replicas_of(digests: tuple[str, str], data: dict[str, str]) -> dict[str, FakeReplica]:
+    """node-0 leads node-1 at applied index 3; their /state leaves the map out."""
+    return {
+        f"node-{i}": FakeReplica(
+            fake_state(
+                i,
+                "Leader" if i == 0 else "Follower",
+                leader=0,
+                term=1,
+                voters=[0, 1],
+                applied=3,
+                digest=digest,
+                keys=len(data),
+                kv_omitted="large",
+            ),
+            dict(data),
+        )
+        for i, digest in enumerate(digests)
+    }
+
+
+async def test_a_large_final_state_holds_the_written_keys_read_on_every_node() -> None:
+    chaos, digest = chaos_with_history(), "a" * 16
+    replicas = replicas_of((digest, digest), {"k": "a", "untouched": "z"})
+    ctx = SettleContext(replicas)
+    async with ctx.observer:
+        await ConvergenceCheck(chaos).check(cast(RunContext, ctx))
+    assert chaos.final == FinalState(3, {"k": "a"}, ("node-0", "node-1"), digest, kv_whole=False)
+    assert all(replica.reads == ["k"] for replica in replicas.values())
+    summary = chaos.results["convergence"].summary
+    assert summary.startswith(
+        f"node-0, node-1 converged on 2 keys at applied index 3, kv_digest {digest}"
+    )
+
+
+async def test_diverged_replicas_fail_the_check_naming_the_node() -> None:
+    chaos = chaos_with_history()
+    ctx = SettleContext(replicas_of(("a" * 16, "b" * 16), {"k": "a"}))
+    async with ctx.observer:
+        with pytest.raises(
+            ExpectationFailed,
+            match="the cluster will not converge: replicas diverged at applied index 3",
+        ):
+            await ConvergenceCheck(chaos).check(cast(RunContext, ctx))
+    assert chaos.final is None and not chaos.results["convergence"].ok
+    assert f"node-1 reports kv_digest {'b' * 16}" in chaos.unsettled

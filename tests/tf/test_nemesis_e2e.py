@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-import io
 import random
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from rich.console import Console
+from tf_cluster import WAIT_S, run_scripted
 
 from raftkv.tf.agreement import Outcome, View, met, not_yet
 from raftkv.tf.context import RunContext
 from raftkv.tf.deployer import NodeSettings, node_id_of
 from raftkv.tf.expectations import ConvergenceExpectation
-from raftkv.tf.local import LocalDeployer
 from raftkv.tf.nemesis import KINDS, NemesisWorkload, iptables
 from raftkv.tf.nemesis.kill import KillNemesis
 from raftkv.tf.nemesis.membership import MembershipNemesis
 from raftkv.tf.nemesis.partition import IptablesPartition
 from raftkv.tf.nemesis.pause import PauseNemesis, min_pause_s
-from raftkv.tf.report import PASS, Reporter
-from raftkv.tf.runner import new_report, run_scenario
-from raftkv.tf.scenario import Scenario
-from raftkv.tf.workloads import bootstrap_cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
-
-WAIT_S = 15.0
-
-
-@dataclass
-class Scripted:
-    """Bootstraps the cluster, then runs `body`."""
-
-    body: Callable[[RunContext], Awaitable[None]]
-    name: str = "nemesis-test"
-
-    async def run(self, ctx: RunContext) -> None:
-        await bootstrap_cluster(ctx, timeout=WAIT_S)
-        await self.body(ctx)
 
 
 async def run_on_cluster(
@@ -52,23 +31,14 @@ async def run_on_cluster(
 ) -> str:
     """Runs `body` on a bootstrapped cluster. With `fixed_members`, the stock convergence
     expectation (voters 0, 1, 2) checks the end; else `body` checks convergence itself."""
-    builder = (
-        Scenario.builder("nemesis-e2e")
-        .nodes(3)
-        .node_settings(NodeSettings(election_timeout_min_ms=300, election_timeout_max_ms=600))
-        .deployer(lambda: LocalDeployer(work_root=tmp_path))
-        .workload(Scripted(body))
-        .observer(interval=0.05)
-        .run_timeout(50.0)
+    return await run_scripted(
+        tmp_path,
+        body,
+        name="nemesis-e2e",
+        settings=NodeSettings(election_timeout_min_ms=300, election_timeout_max_ms=600),
+        expectations=[ConvergenceExpectation()] if fixed_members else [],
+        seed=seed,
     )
-    if fixed_members:
-        builder.expectation(ConvergenceExpectation())
-    scenario = builder.build()
-    output = io.StringIO()
-    report = new_report(scenario, seed)
-    await run_scenario(scenario, report, reporter=Reporter(Console(file=output, width=200)))
-    assert report.verdict == PASS, output.getvalue()
-    return output.getvalue()
 
 
 async def test_kill_leader_elects_a_new_leader_and_the_node_rejoins(tmp_path: Path) -> None:

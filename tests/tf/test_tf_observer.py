@@ -11,7 +11,7 @@ from tf_fakes import FakeStateSource, fake_state, pristine
 
 from raftkv.client import ApiError, NodeClient
 from raftkv.tf.agreement import Leadership
-from raftkv.tf.observer import Observer, WaitTimeout
+from raftkv.tf.observer import Observer, RuleBroken, WaitTimeout
 
 NAMES = ["node-0", "node-1", "node-2"]
 
@@ -66,6 +66,32 @@ async def test_key_value_maps_are_fetched_only_while_a_wait_needs_them() -> None
         source.calls.clear()
         await asyncio.sleep(0.05)
         assert not any(source.calls[1:]), "back to polling without the map"
+
+
+async def test_a_broken_rule_ends_the_wait_at_once() -> None:
+    sources = {
+        "node-0": FakeStateSource(fake_state(0, applied=4, digest="a" * 16)),
+        "node-1": FakeStateSource(fake_state(1, applied=4, digest="b" * 16)),
+    }
+    started = time.monotonic()
+    async with observer_of(sources) as observer:
+        with pytest.raises(
+            RuleBroken,
+            match=r"^replicas diverged at applied index 4: .* \(while waiting for one applied",
+        ):
+            await observer.wait_converged(10.0)
+    assert time.monotonic() - started < 5.0
+
+
+async def test_a_map_left_out_for_its_size_still_counts_as_fresh() -> None:
+    large = fake_state(0, applied=3, digest="a" * 16, keys=20_000, kv_omitted="too many")
+    source = FakeStateSource(large)
+    async with observer_of({"node-0": source}) as observer:
+        replicas = await observer.wait_converged(2.0)
+        assert (replicas.applied, replicas.keys, replicas.kv) == (3, 20_000, None)
+        with pytest.raises(WaitTimeout, match=r"node-0 left its key/value map out \(too many\)"):
+            await observer.wait_keys({"k": "v"}, 0.2)
+    assert observer.latest["node-0"].summary()["keys"] == 20_000
 
 
 async def test_a_hanging_node_does_not_delay_the_others() -> None:

@@ -4,8 +4,10 @@ only records what it is asked, and the command of the fake node process."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+import msgspec
 
 from raftkv.client import NodeState
 from raftkv.tf.deployer import Deployer, NodeEndpoint, RestartMode, Topology
@@ -36,8 +38,12 @@ def fake_state(
     kv: dict[str, str] | None = None,
     applied: int = 0,
     joint_configs: list[list[int]] | None = None,
+    digest: str | None = None,
+    keys: int | None = None,
+    kv_omitted: str | None = None,
 ) -> NodeState:
-    """A `/state` answer; a Leader names itself as leader unless told otherwise."""
+    """A `/state` answer; a Leader names itself as leader unless told otherwise. `digest`
+    and `keys` are raftkv's `kv_digest` and `kv_keys` (a reference node has neither)."""
     if role == "Leader" and leader is None:
         leader = node_id
     membership = None
@@ -54,6 +60,9 @@ def fake_state(
         voters=sorted(voters),
         kv=kv,
         membership=membership,
+        kv_digest=digest,
+        kv_keys=keys,
+        kv_omitted=kv_omitted,
     )
 
 
@@ -75,11 +84,37 @@ class FakeStateSource:
             raise self.error
         assert self.state_now is not None, "the test sets a state before polling"
         if not kv:
-            return self.state_now.__class__(
-                **{f: getattr(self.state_now, f) for f in self.state_now.__struct_fields__}
-                | {"kv": None}
-            )
+            return msgspec.structs.replace(self.state_now, kv=None, kv_omitted=None)
         return self.state_now
+
+
+class FakeReplica(FakeStateSource):
+    """A state source that also answers local reads from `data` (the node's whole state,
+    which its `/state` may leave out); `on_read` runs before each read."""
+
+    def __init__(self, state: NodeState, data: dict[str, str]) -> None:
+        super().__init__(state)
+        self.data = data
+        self.reads: list[str] = []
+        self.on_read: Callable[[str], None] | None = None
+
+    async def read(self, key: str) -> str | None:
+        self.reads.append(key)
+        if self.on_read is not None:
+            self.on_read(key)
+        if self.error is not None:
+            raise self.error
+        return self.data.get(key)
+
+
+class FakePool:
+    """`node(name)` of the run's ClientPool, over fake replicas."""
+
+    def __init__(self, replicas: dict[str, FakeReplica]) -> None:
+        self.replicas = replicas
+
+    def node(self, name: str) -> FakeReplica:
+        return self.replicas[name]
 
 
 class RecordingDeployer(Deployer):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 import msgspec
 
-from raftkv.client import ApiError, ClusterClient, NodeClient, NodeState
+from raftkv.client import ApiError, ClusterClient, NodeClient, NodeState, ScanPage
+from raftkv.client.models import SCAN_LIMIT_MAX
 
 from .status import render_status
 
@@ -58,6 +60,38 @@ async def _get(args: argparse.Namespace) -> int:
         raise CommandFailed(f"key not found: {args.key}")
     print(value)
     return 0
+
+
+async def _scan(args: argparse.Namespace) -> int:
+    limit: int | None = args.limit
+    page_size = min(limit or SCAN_LIMIT_MAX, SCAN_LIMIT_MAX)
+    printed = 0
+    async with contextlib.aclosing(_scanned_pairs(args, page_size)) as pairs:
+        async for key, value in pairs:
+            sys.stdout.write(f"{key}={value}\n")
+            printed += 1
+            if printed == limit:
+                break
+    return 0
+
+
+async def _scanned_pairs(
+    args: argparse.Namespace, page_size: int
+) -> AsyncGenerator[tuple[str, str], None]:
+    """The applied state of the first node that answers the first page, read on that node
+    to the end (moving to another node half-way would print some keys twice)."""
+
+    async def first_page(node: NodeClient) -> tuple[str, ScanPage]:
+        return node.addr, await node.scan(args.prefix, limit=page_size)
+
+    addr, page = await _on_first_reachable(args, first_page)
+    for pair in page.items:
+        yield pair
+    if page.next is None:
+        return
+    async with _node(args, addr) as node:
+        async for pair in node.scan_all(args.prefix, after=page.next, page_size=page_size):
+            yield pair
 
 
 async def _init(args: argparse.Namespace) -> int:
@@ -122,6 +156,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
     "status": _status,
     "put": _put,
     "get": _get,
+    "scan": _scan,
     "init": _init,
     "add-learner": _add_learner,
     "change-membership": _change_membership,

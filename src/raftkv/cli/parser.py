@@ -36,6 +36,12 @@ def positive_seconds(text: str) -> float:
     return seconds
 
 
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}")
+    return int(text)
+
+
 def node_id(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"not a node id (a non-negative integer): {text!r}")
@@ -64,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     get = commands.add_parser("get", help="print the value of KEY")
     get.add_argument("key")
     get.add_argument("--linearizable", action="store_true", help="read through ReadIndex")
+    scan = commands.add_parser(
+        "scan", help="print KEY=VALUE for each key under PREFIX, in key order (local state)"
+    )
+    scan.add_argument("prefix", metavar="PREFIX", nargs="?", default="")
+    scan.add_argument(
+        "--limit", type=positive_int, metavar="N", help="print at most N keys (default: all)"
+    )
     commands.add_parser("init", help="make the first node a one-voter cluster")
     learner = commands.add_parser("add-learner", help="add node ID at ADDR as a learner")
     learner.add_argument("node_id", metavar="ID", type=node_id)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import aiohttp
 import msgspec
 
 from .envelope import decode_answer
 from .errors import timeout_error, unreachable_error
-from .models import NodeState, ReadOk, WriteOk
+from .models import SCAN_LIMIT_MAX, NodeState, ReadOk, ScanPage, WriteOk
 
 __all__ = ["DEADLINE_HEADER", "NodeClient", "parse_addr"]
 
@@ -127,6 +128,45 @@ class NodeClient:
         answer = await self._call("/kv/read", request, ReadOk | str | None, timeout, False)
         return answer.value if isinstance(answer, ReadOk) else answer
 
+    async def scan(
+        self,
+        prefix: str = "",
+        after: str | None = None,
+        limit: int = 100,
+        *,
+        timeout: float | None = None,
+    ) -> ScanPage:
+        """`GET /kv/scan`: up to `limit` (1..1000) pairs of this node's applied state whose
+        key starts with `prefix` and sorts after `after`, in key order."""
+        query = {"prefix": prefix, "limit": str(limit)}
+        if after is not None:
+            query["after"] = after
+        path = "/kv/scan?" + urlencode(query)
+        status, body = await self._request("GET", path, None, timeout, mutating=False)
+        return decode_answer(status, body, ScanPage, mutating=False)
+
+    async def scan_all(
+        self,
+        prefix: str = "",
+        *,
+        after: str | None = None,
+        page_size: int = SCAN_LIMIT_MAX,
+        timeout: float | None = None,
+    ) -> AsyncGenerator[tuple[str, str], None]:
+        """Every pair under `prefix` that sorts after `after`, in key order, one `scan` page
+        (one request, `timeout` each) at a time.
+
+        NB: the pages are read at different moments: a write that lands between two of them
+        shows only if its key sorts after the pages already read.
+        """
+        while True:
+            page = await self.scan(prefix, after, page_size, timeout=timeout)
+            for key, value in page.items:
+                yield key, value
+            if page.next is None:
+                return
+            after = page.next
+
     async def init(self, *, timeout: float | None = None) -> None:
         """`POST /admin/init`: make this pristine node a one-voter cluster (idempotent)."""
         await self._call("/admin/init", {}, Any, timeout, True)
@@ -148,7 +188,7 @@ class NodeClient:
     async def transfer_leader(self, to: int | None = None, *, timeout: float | None = None) -> int:
         """`POST /admin/transfer-leader`; returns the new leader's id once the answering node
         sees it lead. `to=None` lets the leader pick its most up-to-date voter."""
-        answer = await self._call(
+        answer: dict[str, int] = await self._call(
             "/admin/transfer-leader", {"to": to}, dict[str, int], timeout, True
         )
         return answer["leader_id"]

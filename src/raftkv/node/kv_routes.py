@@ -21,7 +21,6 @@ from .wire import (
     ReadRequest,
     ScanQuery,
     WriteRequest,
-    bad_request,
     decode_body,
     decode_query,
     json_encoder,
@@ -38,7 +37,6 @@ async def healthz(request: web.Request) -> web.Response:
 STATE_KV_MAX_BYTES = 16 << 20
 """`/state` leaves `kv` out beyond this many bytes of values too (the JSON is built on the
 event loop, in time proportional to what it holds)."""
-SCAN_MAX_LIMIT = 1000
 
 
 async def state(request: web.Request) -> web.Response:
@@ -148,8 +146,6 @@ async def kv_scan(request: web.Request) -> web.Response:
     `next` as `after` for the following page (null: no more)."""
     ctx = request.app[CTX_KEY]
     query = decode_query(request.query, ScanQuery)
-    if query.limit > SCAN_MAX_LIMIT:
-        raise bad_request(f"limit: at most {SCAN_MAX_LIMIT}, got {query.limit}")
     store = await ctx.driver.files.readable()
     items = store.scan(query.prefix, query.after, query.limit)
     following = items[-1][0] if len(items) == query.limit else None

@@ -13,7 +13,6 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from .admin import TransferLeaderRequest, TransferLeaderResponse
-from .kv_routes import SCAN_MAX_LIMIT
 from .wire import (
     AddLearnerRequest,
     ChangeMembershipRequest,
@@ -218,12 +217,6 @@ ERROR_SCHEMA = {
 }
 
 
-QUERY_LIMITS: dict[tuple[type, str], dict[str, Any]] = {
-    (ScanQuery, "limit"): {"maximum": SCAN_MAX_LIMIT},
-}
-"""Bounds a handler checks beyond what the query struct says."""
-
-
 def _operation(
     method: str, summary: str, request: type | None, payload: type | None, wrapped: bool
 ) -> dict[str, Any]:
@@ -258,7 +251,6 @@ def query_parameters(query: type) -> list[dict[str, Any]]:
         if len(options) == 1:
             rest = {k: v for k, v in field.items() if k != "anyOf" and v is not None}
             field = {**options[0], **rest}
-        field = {**field, **QUERY_LIMITS.get((query, name), {})}
         described = {"name": name, "in": "query", "required": name in schema.get("required", ())}
         if "description" in field:
             described["description"] = field.pop("description")

@@ -40,7 +40,7 @@ class ScanQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     prefix: str = ""
     after: str | None = None
-    limit: Annotated[int, msgspec.Meta(ge=1)] = 100
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
 
 
 class AddLearnerRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

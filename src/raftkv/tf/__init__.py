@@ -7,7 +7,8 @@ General layout:
   scenario registered with `register(ScenarioEntry(...))`;
 - `Deployer` is where nodes run: `LocalDeployer` (processes), `ComposeDeployer`,
   `K8sDeployer`;
-- `Observer` polls every node and waits for the rules of `agreement`;
+- `Observer` polls every node and waits for the rules of `agreement` and `replicas`;
+  `settle` waits for the replicas to agree at the end of a run;
 - workloads in `workloads`, expectations in `expectations`; both get a `RunContext`.
 """
 
@@ -16,7 +17,7 @@ from .context import ExpectationFailed, RunContext, WorkloadFailed
 from .deployer import Deployer, NodeEndpoint, NodeSettings, RestartMode, Topology, node_name
 from .expectations import ConvergenceExpectation
 from .local import LocalDeployer
-from .observer import Observer, WaitTimeout
+from .observer import Observer, RuleBroken, WaitTimeout
 from .registry import ScenarioEntry, ScenarioSkipped, register
 from .report import Reporter, RunReport
 from .runner import new_report, run_scenario
@@ -36,6 +37,7 @@ __all__ = [
     "Observer",
     "Reporter",
     "RestartMode",
+    "RuleBroken",
     "RunContext",
     "RunReport",
     "Scenario",

@@ -1,8 +1,9 @@
 """What the observer waits for, as pure functions of one view of the cluster.
 
 A view maps each node's name to its latest `/state` (None when the node did not answer).
-Each rule returns an `Outcome`: met with a value, or pending with a reason that says what is
-still missing; a wait that times out reports the last reason.
+Each rule returns an `Outcome`: met with a value, pending with a reason that says what is
+still missing (a wait that times out reports the last reason), or broken with a reason that
+no amount of waiting can mend (a wait ends at once with it).
 
 Leader agreement (DESIGN.md, "Observer agreement"): leader L is agreed in term T when L
 reports Leader in T, a majority of the voters in L's configuration (of each configuration
@@ -26,10 +27,12 @@ View = Mapping[str, "NodeState | None"]
 
 @dataclass(frozen=True, slots=True)
 class Outcome(Generic[T]):
-    """A rule's answer: `value` when it holds, else `pending` says why not."""
+    """A rule's answer: `value` when it holds, else `pending` says why not yet, or `broken`
+    why never."""
 
     value: T | None = None
     pending: str = ""
+    broken: str = ""
 
     @property
     def holds(self) -> bool:
@@ -42,6 +45,11 @@ def met(value: T) -> Outcome[T]:
 
 def not_yet(reason: str) -> Outcome[T]:
     return Outcome(pending=reason)
+
+
+def broken(reason: str) -> Outcome[T]:
+    """What was seen contradicts the rule for good (replicas diverged)."""
+    return Outcome(broken=reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,36 +139,21 @@ def voters_everywhere(view: View, voters: frozenset[int]) -> Outcome[frozenset[i
 
 
 def keys_everywhere(view: View, expected: Mapping[str, str]) -> Outcome[int]:
-    """Every node holds every expected key with its value; the value is the key count."""
+    """Every node holds every expected key with its value; the value is the key count.
+    Needs every node's key/value map (a state too large for `/state` never holds)."""
     for name, state in view.items():
         if state is None:
             return not_yet(f"{name} did not answer")
         if state.kv is None:
-            return not_yet(f"{name} was not polled with its key/value map yet")
+            return not_yet(f"{name} {map_missing(state)}")
         missing = [key for key, value in expected.items() if state.kv.get(key) != value]
         if missing:
             return not_yet(f"{name} lacks {len(missing)} expected keys (first: {missing[0]!r})")
     return met(len(expected))
 
 
-def converged(view: View) -> Outcome[int]:
-    """Every node answers with the same key/value map and applied index (the value)."""
-    states = []
-    for name, state in view.items():
-        if state is None:
-            return not_yet(f"{name} did not answer")
-        if state.kv is None:
-            return not_yet(f"{name} was not polled with its key/value map yet")
-        states.append((name, state))
-    if not states:
-        return not_yet("no nodes to compare")
-    first_name, first = states[0]
-    for name, state in states[1:]:
-        if state.last_applied_index != first.last_applied_index:
-            return not_yet(
-                f"applied index differs: {first_name} {first.last_applied_index}, "
-                f"{name} {state.last_applied_index}"
-            )
-        if state.kv != first.kv:
-            return not_yet(f"key/value maps differ between {first_name} and {name}")
-    return met(first.last_applied_index)
+def map_missing(state: NodeState) -> str:
+    """Why a state has no key/value map: left out for its size, or not asked for yet."""
+    if state.kv_omitted:
+        return f"left its key/value map out ({state.kv_omitted})"
+    return "was not polled with its key/value map yet"

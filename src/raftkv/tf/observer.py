@@ -1,9 +1,10 @@
 """Watches the cluster: polls every node's `/state`, keeps a history, and waits for rules.
 
 One polling task per node, so a node that hangs (paused, cut off) delays only its own
-observations. `/state` is fetched without the key/value map unless a wait needs it. The
-history keeps every observation without its map (bounded), for the report and for a
-post-mortem; `latest` keeps the full last answer of each node.
+observations. `/state` is fetched without the key/value map unless a wait needs it (and a
+node may still leave a large map out). The history keeps every observation without its map
+(bounded), for the report and for a post-mortem; `latest` keeps the full last answer of
+each node.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiohttp
@@ -26,10 +27,10 @@ from .agreement import (
     Outcome,
     View,
     agreed_leader,
-    converged,
     keys_everywhere,
     voters_everywhere,
 )
+from .replicas import Replicas, converged
 
 if TYPE_CHECKING:
     from raftkv.client import NodeState
@@ -47,7 +48,16 @@ class StateSource(Protocol):
 
 
 class WaitTimeout(RaftKVError, TimeoutError):
-    """A wait of the observer did not see its rule hold in time; says what was missing."""
+    """A wait of the observer did not see its rule hold in time; says what was missing
+    (`reason`, the rule's last pending reason, alone)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class RuleBroken(RaftKVError):
+    """A wait of the observer saw its rule broken for good (replicas diverged); says how."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,8 @@ class Observation:
     at: float
     state: NodeState | None
     error: str | None = None
+    with_kv: bool = False
+    """Whether the key/value map was asked for (the node may still have left it out)."""
 
     def summary(self) -> dict[str, Any]:
         """A compact, JSON-ready line for reports (no key/value map)."""
@@ -73,7 +85,8 @@ class Observation:
             "learners": list(state.learners),
             "last_log_index": state.last_log_index,
             "applied": state.last_applied_index,
-            "keys": None if state.kv is None else len(state.kv),
+            "keys": state.key_count,
+            "digest": state.kv_digest,
         }
 
 
@@ -184,8 +197,8 @@ class Observer:
             lambda v: keys_everywhere(v, expected), timeout, what, needs_kv=True
         )
 
-    async def wait_converged(self, timeout: float) -> int:
-        what = "identical key/value maps and applied index on every node"
+    async def wait_converged(self, timeout: float) -> Replicas:
+        what = "one applied index and one state on every node"
         return await self.wait_for(converged, timeout, what, needs_kv=True)
 
     async def wait_for(
@@ -197,7 +210,8 @@ class Observer:
         needs_kv: bool = False,
     ) -> T:
         """Waits until `rule` holds on a view; with `needs_kv`, only views polled with
-        key/value maps (started after the wait began) count."""
+        key/value maps (started after the wait began) count. Raises `RuleBroken` as soon as
+        the rule says it is broken."""
         since = time.monotonic()
         outcome: Outcome[T] = Outcome(pending="no observation yet")
         self._kv_demand += needs_kv
@@ -208,25 +222,25 @@ class Observer:
                     outcome = rule(view)
                     if outcome.value is not None:
                         return outcome.value
+                    if outcome.broken:
+                        raise RuleBroken(f"{outcome.broken} (while waiting for {what})")
                     async with self._updated:
                         await self._updated.wait()
         except TimeoutError:
-            raise WaitTimeout(
-                f"timed out after {timeout:.1f} s waiting for {what}: {outcome.pending}"
-            ) from None
+            raise waited_too_long(timeout, what, outcome.pending) from None
         finally:
             self._kv_demand -= needs_kv
 
     def _fresh_view(self, since: float) -> View:
-        """Like `view`, but a node's state counts only if polled with its map after `since`."""
+        """Like `view`, but a node's state counts only if polled with its map (asked for;
+        a large one is left out) after `since`."""
         fresh: dict[str, NodeState | None] = {}
         for name in self.nodes:
             observation = self.latest.get(name)
-            state = observation.state if observation is not None else None
-            if observation is None or observation.at < since or state is None or state.kv is None:
+            if observation is None or observation.at < since or not observation.with_kv:
                 fresh[name] = None
             else:
-                fresh[name] = state
+                fresh[name] = observation.state
         return fresh
 
     def _latest_state(self, name: str) -> NodeState | None:
@@ -251,15 +265,19 @@ class Observer:
             async with asyncio.timeout(self.request_timeout):
                 state = await client.state(kv=with_kv)
         except (RaftKVError, aiohttp.ClientError, OSError, TimeoutError) as error:
-            return Observation(name, time.monotonic(), None, _describe(error))
-        return Observation(name, time.monotonic(), state)
+            return Observation(name, time.monotonic(), None, _describe(error), with_kv)
+        return Observation(name, time.monotonic(), state, with_kv=with_kv)
+
+
+def waited_too_long(seconds: float, what: str, reason: str) -> WaitTimeout:
+    return WaitTimeout(f"timed out after {seconds:.1f} s waiting for {what}: {reason}", reason)
 
 
 def _without_kv(observation: Observation) -> Observation:
     if observation.state is None or observation.state.kv is None:
         return observation
     state = msgspec.structs.replace(observation.state, kv=None)
-    return Observation(observation.name, observation.at, state, observation.error)
+    return replace(observation, state=state)
 
 
 def _describe(error: BaseException) -> str:

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from raftkv.tf.agreement import Outcome, View, converged, met, not_yet, voters_everywhere
 from raftkv.tf.context import ExpectationFailed, RunContext
 from raftkv.tf.deployer import node_id_of
-from raftkv.tf.observer import WaitTimeout
+from raftkv.tf.observer import RuleBroken, WaitTimeout
+from raftkv.tf.settle import Settled, settle
 
 from .checks import (
     CONVERGENCE,
@@ -27,15 +27,12 @@ from .report import write_report
 from .run import ChaosRun, FinalState
 
 
-def final_state(view: View, voters: frozenset[int]) -> Outcome[FinalState]:
-    """Holds when every member reports `voters` and the same map and applied index."""
-    for outcome in (voters_everywhere(view, voters), converged(view)):
-        if not outcome.holds:
-            return not_yet(outcome.pending)
-    applied = converged(view).value
-    sample = next(state for state in view.values() if state is not None)
-    assert applied is not None and sample.kv is not None, "converged() saw every map"
-    return met(FinalState(applied, dict(sample.kv), tuple(view)))
+def final_state(settled: Settled) -> FinalState:
+    """The whole map when the nodes sent theirs, else the values of the keys asked for."""
+    replicas = settled.replicas
+    whole = replicas.kv is not None
+    kv = dict(replicas.kv) if replicas.kv is not None else dict(settled.values)
+    return FinalState(replicas.applied, kv, replicas.nodes, replicas.digest, kv_whole=whole)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,24 +56,27 @@ class ConvergenceCheck:
         _conclude(self.chaos, result)
 
     async def _settle(self, ctx: RunContext) -> CheckResult:
-        """Waits for a leader, then for the final state; records it (or why there is none)."""
+        """Waits for a leader, then for the final state; records it (or why there is none).
+        The final values of the keys the history wrote are what durability checks."""
         timeout = self.chaos.settings.settle_timeout
+        written = sorted({write.key for write in self.chaos.clients.history.writes()})
         try:
             leader = await ctx.observer.wait_leader(timeout)
             voters = frozenset(node_id_of(name) for name in ctx.observer.nodes)
-            final = await ctx.observer.wait_for(
-                lambda view: final_state(view, voters),
-                timeout,
-                f"voters {sorted(voters)} and one key/value map and applied index everywhere",
-                needs_kv=True,
-            )
+            settled = await settle(ctx.observer, ctx.clients, voters, written, timeout)
         except WaitTimeout as error:
             self.chaos.settle(None, str(error))
             return CheckResult(self.name, False, f"the cluster did not converge: {error}")
+        except RuleBroken as error:
+            self.chaos.settle(None, str(error))
+            return CheckResult(self.name, False, f"the cluster will not converge: {error}")
+        final = final_state(settled)
         self.chaos.settle(final)
+        keys = settled.replicas.keys if settled.replicas.keys is not None else len(final.kv)
+        digest = "" if final.digest is None else f", kv_digest {final.digest}"
         summary = (
-            f"{', '.join(final.nodes)} converged on {len(final.kv)} keys at applied index "
-            f"{final.applied} (leader {leader})"
+            f"{', '.join(final.nodes)} converged on {keys} keys at applied index "
+            f"{final.applied}{digest} (leader {leader})"
         )
         return CheckResult(self.name, True, summary)
 
@@ -134,7 +134,7 @@ class ReportWriter:
 
     async def check(self, ctx: RunContext) -> None:
         await self.chaos.wait_checked()
-        html = await asyncio.to_thread(write_report, ctx, self.chaos, self.directory)
+        html = await write_report(ctx, self.chaos, self.directory)
         ctx.reporter.note(f"chaos report: {html}")
 
 

@@ -3,6 +3,7 @@ check verdict) and `report.html` (the same, drawn; see `html`), in one directory
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -27,9 +28,18 @@ def default_report_dir(seed: int, json_path: Path | None = None) -> Path:
     return (json_path.parent if json_path is not None else Path.cwd()) / name
 
 
-def write_report(ctx: RunContext, chaos: ChaosRun, directory: Path) -> Path:
-    """Writes both files into `directory` (created); returns the HTML file's path."""
+async def write_report(ctx: RunContext, chaos: ChaosRun, directory: Path) -> Path:
+    """Writes both files into `directory` (created); returns the HTML file's path.
+
+    NB: the document is gathered on the event loop, where the observer keeps appending to
+    the history it reads; only encoding and writing go to a thread.
+    """
     document = report_document(ctx, chaos)
+    return await asyncio.to_thread(write_document, document, directory)
+
+
+def write_document(document: dict[str, Any], directory: Path) -> Path:
+    """Writes `history.json` and `report.html` of a `report_document` into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     encoded = msgspec.json.format(msgspec.json.encode(document), indent=1)
     (directory / HISTORY_FILE).write_bytes(encoded + b"\n")

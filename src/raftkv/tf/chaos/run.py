@@ -47,7 +47,12 @@ class FinalState:
 
     applied: int
     kv: dict[str, str]
+    """The whole map (`kv_whole`), or the final values of the keys the history wrote when
+    the nodes left their maps out of `/state` for their size."""
     nodes: tuple[str, ...]
+    digest: str | None = None
+    """The `kv_digest` every member reported (None: the nodes report none)."""
+    kv_whole: bool = True
 
 
 class ChaosRun:

@@ -36,7 +36,7 @@ class ChaosWorkload:
             await self._under_faults(ctx)
         except Exception as error:
             chaos.aborted = str(error) or type(error).__name__
-            html = await asyncio.to_thread(write_report, ctx, chaos, self.report_dir)
+            html = await write_report(ctx, chaos, self.report_dir)
             ctx.reporter.note(f"chaos report (run stopped early): {html}")
             raise
 

@@ -1,5 +1,5 @@
 """Expectations: what must hold once the workloads are done."""
 
-from .convergence import ConvergenceExpectation, convergence
+from .convergence import ConvergenceExpectation, missing_writes
 
-__all__ = ["ConvergenceExpectation", "convergence"]
+__all__ = ["ConvergenceExpectation", "missing_writes"]

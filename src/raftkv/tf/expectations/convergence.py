@@ -1,37 +1,41 @@
-"""Convergence: every node shows the same voters, key/value map and applied index, and the
-map holds every acknowledged write (and, when `exact`, nothing else)."""
+"""Convergence: every node shows the same voters, applied index and state (by `kv_digest`,
+and by the maps while they are small), and that state holds every acknowledged write (and,
+when `exact`, nothing else). See `raftkv.tf.replicas` and `raftkv.tf.settle`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from ..agreement import Outcome, View, converged, keys_everywhere, met, not_yet, voters_everywhere
 from ..context import ExpectationFailed, RunContext
-from ..observer import WaitTimeout
+from ..observer import RuleBroken, WaitTimeout
+from ..settle import Settled, settle
 
 
-def convergence(
-    view: View, voters: frozenset[int], expected: Mapping[str, str], exact: bool
-) -> Outcome[int]:
-    """Holds with the common applied index; pending lists every reason at once."""
-    same = converged(view)
-    outcomes: list[Outcome[Any]] = [
-        voters_everywhere(view, voters),
-        keys_everywhere(view, expected),
-        same,
-    ]
-    reasons = [outcome.pending for outcome in outcomes if not outcome.holds]
-    if not reasons and exact:
-        sample = next(state for state in view.values() if state is not None)
-        extra = sorted(set(sample.kv or {}) - set(expected))
+def missing_writes(settled: Settled, expected: Mapping[str, str], exact: bool) -> str:
+    """What the agreed state lacks ('' for nothing): an acknowledged write, or (when `exact`)
+    the absence of keys nobody acknowledged."""
+    replicas, held = settled.replicas, settled.values
+    missing = [key for key, value in expected.items() if held.get(key) != value]
+    if missing:
+        key = missing[0]
+        return (
+            f"{replicas.describe()}: {len(missing)} of {len(expected)} acknowledged writes "
+            f"missing (first: {key!r} = {expected[key]!r}, found {held.get(key)!r})"
+        )
+    if not exact:
+        return ""
+    if replicas.kv is not None:
+        extra = sorted(set(replicas.kv) - set(expected))
         if extra:
-            reasons.append(f"{len(extra)} keys nobody acknowledged (first: {extra[0]!r})")
-    if reasons:
-        return not_yet("; ".join(reasons))
-    assert same.value is not None, "converged() holds, so it has a value"
-    return met(same.value)
+            return (
+                f"{replicas.describe()}: {len(extra)} keys nobody acknowledged "
+                f"(first: {extra[0]!r})"
+            )
+    elif replicas.keys is not None and replicas.keys > len(expected):
+        # Every acknowledged key is there (checked above), so the count says it all.
+        return f"{replicas.describe()}: {replicas.keys - len(expected)} keys nobody acknowledged"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,17 +49,24 @@ class ConvergenceExpectation:
     async def check(self, ctx: RunContext) -> None:
         voters = self.voters if self.voters is not None else frozenset(range(ctx.topology.nodes))
         expected = dict(ctx.acknowledged)
-        what = (
-            f"voters {sorted(voters)}, the {len(expected)} acknowledged keys and one "
-            "applied index on every node"
-        )
         try:
-            applied = await ctx.observer.wait_for(
-                lambda view: convergence(view, voters, expected, self.exact),
+            settled = await settle(
+                ctx.observer,
+                ctx.clients,
+                voters,
+                expected,
                 self.timeout,
-                what,
-                needs_kv=True,
+                lambda settled: missing_writes(settled, expected, self.exact),
             )
-        except WaitTimeout as timeout:
-            raise ExpectationFailed(str(timeout)) from None
-        ctx.fact("converged", {"voters": sorted(voters), "keys": len(expected), "applied": applied})
+        except (WaitTimeout, RuleBroken) as failure:
+            raise ExpectationFailed(str(failure)) from None
+        replicas = settled.replicas
+        ctx.fact(
+            "converged",
+            {
+                "voters": sorted(voters),
+                "keys": len(expected),
+                "applied": replicas.applied,
+                "digest": replicas.digest,
+            },
+        )
