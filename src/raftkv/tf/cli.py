@@ -40,14 +40,27 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--observer-interval", type=float, default=0.1, metavar="S", help="%(default)s"
     )
+    parser.add_argument(
+        "--snapshot-threshold",
+        type=int,
+        metavar="N",
+        help="nodes compact their log every N applied entries (default: the node's, 10000); "
+        "a small N makes snapshots and their installs happen during the faults",
+    )
 
 
 def node_settings(args: argparse.Namespace) -> NodeSettings:
     """The node timings of the command line, for scenario builders."""
+    extra: dict[str, object] = {}
+    if args.snapshot_threshold is not None:
+        if args.snapshot_threshold < 1:
+            raise SystemExit("raftkv-tf: --snapshot-threshold: must be >= 1")
+        extra["snapshot_threshold"] = args.snapshot_threshold
     return NodeSettings(
         heartbeat_interval_ms=args.heartbeat_ms,
         election_timeout_min_ms=args.election_min_ms,
         election_timeout_max_ms=args.election_max_ms,
+        extra=extra,
     )
 
 
