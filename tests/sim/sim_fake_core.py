@@ -30,6 +30,7 @@ from raftkv.core import (
     SoftState,
     Status,
 )
+from raftkv.core.membership import decode_membership, encode_membership
 
 
 class SoloCore:
@@ -54,9 +55,7 @@ class SoloCore:
             self.log = list(boot.entries)
             for e in self.log:
                 if e.kind == EntryKind.MEMBERSHIP:
-                    self.membership = Membership(
-                        configs=(frozenset({node_id}),), nodes={node_id: NodeInfo("x")}
-                    )
+                    self.membership = decode_membership(e.data)
             self.applied = self.snapshot.last_index
             self.commit = self.durable = self.last_index
             self._lead(self.term + 1)
@@ -81,7 +80,7 @@ class SoloCore:
             configs=(frozenset({self.id}),), nodes={self.id: info}, cluster_id=cluster_id
         )
         self.term = 1
-        index = self._append(EntryKind.MEMBERSHIP)
+        index = self._append(EntryKind.MEMBERSHIP, encode_membership(self.membership))
         self.role, self.hard_dirty, self.soft_dirty = Role.LEADER, True, True
         return index
 

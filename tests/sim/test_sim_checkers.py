@@ -6,7 +6,17 @@ from dataclasses import dataclass
 
 import pytest
 
-from raftkv.core import EMPTY_MEMBERSHIP, Entry, EntryKind, Role, SnapshotMeta
+from raftkv.core import (
+    EMPTY_MEMBERSHIP,
+    Entry,
+    EntryKind,
+    Membership,
+    NodeInfo,
+    Role,
+    SnapshotMeta,
+)
+from raftkv.core.membership import encode_membership
+from raftkv.kv import KvStateMachine, Put, encode_command
 from raftkv.sim.checkers import (
     CheckerSet,
     CommitRule,
@@ -17,6 +27,7 @@ from raftkv.sim.checkers import (
     LogMatching,
     Monotonic,
     SafetyViolation,
+    SnapshotContents,
     StateMachineSafety,
     StateStoreBounds,
 )
@@ -257,3 +268,63 @@ def test_commit_rule_ignores_what_a_new_leader_learned_as_a_follower() -> None:
     checker.on_leader_commit(1, 2, 3, log_of(1, 1, 1, 2))
     checker.on_crash(1, 2)
     checker.on_leader_commit(1, 2, 3, log_of(1, 1, 1, 2))
+
+
+# -- snapshot contents ------------------------------------------------------------------------
+
+CONFIG = Membership((frozenset({1}),), {1: NodeInfo("a")})
+
+
+def applied_history(*values: str) -> tuple[SnapshotContents, list[bytes]]:
+    """A configuration entry at 1, then one put per value, applied by node 1; returns the
+    checker and the state after each index (the first at index 1)."""
+    applied = StateMachineSafety()
+    checker = SnapshotContents(applied)
+    state = KvStateMachine()
+    entries = [Entry(1, 1, EntryKind.MEMBERSHIP, encode_membership(CONFIG))]
+    entries += [put_entry(2, index, value) for index, value in enumerate(values, start=2)]
+    states = []
+    for e in entries:
+        applied.on_apply(1, e.term, e)
+        state.apply_entries([e])
+        states.append(state.snapshot())
+    return checker, states
+
+
+def put_entry(term: int, index: int, value: str) -> Entry:
+    return Entry(term, index, EntryKind.COMMAND, encode_command(Put("k", value, "c", index)))
+
+
+def test_snapshot_contents_accept_the_state_the_committed_prefix_builds_at_any_index() -> None:
+    checker, states = applied_history("a", "b", "c")
+    checker.on_snapshot(1, SnapshotMeta(3, 2, CONFIG, 1), states[2])
+    checker.on_snapshot(2, SnapshotMeta(4, 2, CONFIG, 1), states[3])  # newer than asked
+    checker.on_snapshot(3, SnapshotMeta(1, 1, CONFIG, 1), states[0])
+
+
+@pytest.mark.parametrize(
+    ("meta", "state_at", "message"),
+    [
+        pytest.param(SnapshotMeta(3, 2, CONFIG, 1), 4, "holds the state at 4", id="newer-state"),
+        pytest.param(SnapshotMeta(3, 1, CONFIG, 1), 3, "names term 1", id="wrong-term"),
+        pytest.param(SnapshotMeta(3, 2, CONFIG, 0), 3, "configuration at 0", id="config-index"),
+        pytest.param(
+            SnapshotMeta(3, 2, EMPTY_MEMBERSHIP, 1), 3, "another configuration", id="config"
+        ),
+        pytest.param(SnapshotMeta(5, 2, CONFIG, 1), 5, "no node has applied index 5", id="gap"),
+    ],
+)
+def test_snapshot_contents_reject_a_meta_that_does_not_name_the_state(
+    meta: SnapshotMeta, state_at: int, message: str
+) -> None:
+    checker, states = applied_history("a", "b", "c")
+    data = states[min(state_at, len(states)) - 1]
+    with pytest.raises(SafetyViolation, match=message):
+        checker.on_snapshot(1, meta, data)
+
+
+def test_snapshot_contents_reject_other_data_at_the_right_index() -> None:
+    checker, _ = applied_history("a", "b", "c")
+    _, other = applied_history("a", "x", "c")
+    with pytest.raises(SafetyViolation, match=r"other data than the committed entries 1\.\.4"):
+        checker.on_snapshot(1, SnapshotMeta(4, 2, CONFIG, 1), other[3])

@@ -82,6 +82,12 @@ class RawNode:
                 st.mem.append(entry.index, decode_membership(entry.data))
         st.log.durable_index = st.log.last_index
         st.log.pending_from = st.log.last_index + 1
+        if boot.applied_index > st.log.last_index:
+            raise ValueError(
+                f"the state machine applied {boot.applied_index}, beyond the log ({st.log.last_index})"
+            )
+        floor = max(boot.applied_index, st.log.commit_index)
+        st.log.commit_index = st.log.applied_index = floor
         st.term = boot.hard_state.term
         st.vote = boot.hard_state.vote
         cfg = st.cfg

@@ -35,3 +35,11 @@ class Status(msgspec.Struct, frozen=True):
     committed_membership_index: int
     progress: dict[NodeId, Progress]
     """Only on the leader (empty elsewhere)."""
+
+    def awaits_snapshot(self, peer: NodeId, term: int) -> bool:
+        """Whether this node, still leading in `term`, waits for `peer` to install a snapshot
+        (a runtime checks before it sends one that took time to prepare)."""
+        if self.role is not Role.LEADER or self.term != term:
+            return False
+        progress = self.progress.get(peer)
+        return progress is not None and progress.state == "snapshot"

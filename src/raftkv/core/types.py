@@ -115,11 +115,19 @@ EMPTY_MEMBERSHIP = Membership(configs=(frozenset(),), nodes={})
 
 class BootState(msgspec.Struct, frozen=True):
     """What storage recovered at start: the durable hard state, the latest snapshot's
-    metadata (if any) and the log entries after it (contiguous, in index order)."""
+    metadata (if any), the log entries after it (contiguous, in index order), and the state
+    machine's applied index.
+
+    `applied_index` is a commit floor: the state machine applied only committed entries, so
+    the core starts with commit and applied there and hands out only what comes after. Without
+    it a restarted core could not describe (`snapshot_meta`) the state it serves until it
+    learns the commit again, which it may never do if committing needs a snapshot first.
+    """
 
     hard_state: HardState = HardState()
     snapshot: SnapshotMeta | None = None
     entries: list[Entry] = msgspec.field(default_factory=list)
+    applied_index: int = 0
 
     @property
     def pristine(self) -> bool:

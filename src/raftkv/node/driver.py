@@ -416,17 +416,7 @@ class Driver:
         the follower no longer waits for one (a retry queued behind a long transfer that
         already caught it up must not send the whole state again)."""
 
-        def still_wanted(core: Core) -> bool:
-            status = core.status()
-            progress = status.progress.get(msg.to)
-            return (
-                status.role is Role.LEADER
-                and status.term == msg.term
-                and progress is not None
-                and progress.state == "snapshot"
-            )
-
-        if not await self.call(still_wanted):
+        if not await self.call(lambda core: core.status().awaits_snapshot(msg.to, msg.term)):
             return None
         return await self.files.file_to_send(msg.meta.last_index, self.meta_at)
 

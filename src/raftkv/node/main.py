@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import msgspec
 from aiohttp import web
 
 from raftkv.core import BootState, RaftKVError, RawNode, Role
@@ -152,6 +153,7 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
     except StartupError:
         await store.close()
         raise
+    boot = msgspec.structs.replace(boot, applied_index=files.store.applied_index)
     core = RawNode(config.node_id, config.core_config(), random.Random(), now_ms(), boot)
     session = _peer_session(config)
     ctx = _assemble(config, identity, core, store, files, session, log)

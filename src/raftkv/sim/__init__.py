@@ -14,7 +14,9 @@ one step (steps times live nodes).
 Layout: `network` (loss, duplication, delay and reordering, partitions), `storage` and `log`
 (durable state vs the write in flight), `state_store` (the key-value state: synced now and then,
 swapped by installs), `node` (one incarnation running the plan of each `Ready`, as the node's
-driver does), `cluster` (nodes, crash and restart), `faults`, `operator` (membership and
-leadership transfer), `clients` and `history` (the client oracle), `checkers/` (one safety
-rule per module), `runner` (safety phase, liveness phase, history check), `main` (the CLI).
+driver does), `snapshot_send` (the state a snapshot to send carries, attached as production
+does: often a later copy of the store), `cluster` (nodes, crash and restart), `faults`,
+`operator` (membership and leadership transfer), `clients` and `history` (the client oracle),
+`checkers/` (one safety rule per module), `runner` (safety phase, liveness phase, history
+check), `main` (the CLI).
 """

@@ -10,6 +10,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from raftkv.core import BootState, Core, CoreConfig, NodeId, NodeInfo, Role
 
 from .checkers import CheckerSet
@@ -22,6 +24,11 @@ from .options import TICK_MS, SimOptions
 from .storage import SimStorage
 
 CoreFactory = Callable[[NodeId, CoreConfig, random.Random, int, BootState | None], Core]
+
+
+def _happens(rng: random.Random, chance: float) -> bool:
+    """Draw an event of probability `chance` (no draw when it is certain or impossible)."""
+    return chance >= 1.0 or (chance > 0.0 and rng.random() < chance)
 
 
 def node_info(node_id: NodeId) -> NodeInfo:
@@ -48,6 +55,7 @@ class Cluster:
         self.core_rng = random.Random(seeds[5])
         self.hints = Hints(random.Random(seeds[6]), options.network)
         self.store_rng = random.Random(seeds[7])
+        self.send_rng = random.Random(seeds[8])
         self.checkers = CheckerSet()
         self.events = EventLog()
         self.now = 0
@@ -79,8 +87,7 @@ class Cluster:
 
     def store_syncs(self) -> bool:
         """Whether the state store syncs after this apply batch."""
-        chance = self.options.faults.store_sync
-        return chance >= 1.0 or (chance > 0.0 and self.store_rng.random() < chance)
+        return _happens(self.store_rng, self.options.faults.store_sync)
 
     def snapshot_delay(self) -> int:
         """How long (ms) the copy of the state store for a snapshot takes."""
@@ -91,6 +98,15 @@ class Cluster:
         """How long (ms) swapping the state store for an installed snapshot takes."""
         most = self.options.faults.install_max
         return self.store_rng.randint(0, most) if most else 0
+
+    def fresh_copy(self) -> bool:
+        """Whether this snapshot to send is a copy of the state store, as in production."""
+        return _happens(self.send_rng, self.options.faults.fresh_copy)
+
+    def copy_delay(self) -> int:
+        """How long (ms) copying the state store for a snapshot to send takes."""
+        most = self.options.faults.copy_max
+        return self.send_rng.randint(0, most) if most else 0
 
     # -- lifecycle of nodes -----------------------------------------------------------------
 
@@ -105,7 +121,9 @@ class Cluster:
         """Boot `node_id` from what its disk holds (pristine if nothing)."""
         storage = self.storages[node_id]
         storage.crash()
-        boot = storage.boot_state()
+        boot = msgspec.structs.replace(
+            storage.boot_state(), applied_index=storage.state.applied_index
+        )
         incarnation = self.incarnations.get(node_id, 0) + 1
         self.incarnations[node_id] = incarnation
         rng = random.Random(self.core_rng.getrandbits(63))

@@ -9,10 +9,12 @@ completes. One `Ready` is in flight at a time.
 The key-value state lives in the node's state store (`state_store.py`), as in production: it
 syncs now and then, an installed snapshot swaps it (which takes time, like the write), and a
 snapshot of its own is a copy taken when it starts and saved (then the log compacted) when it
-finishes, later. A crash throws this object away, with the write in flight and the rest of its
-plan, the swap or the snapshot under way and what the store did not sync; its `SimStorage` lives
-on and boots the next incarnation, which first restores a store behind the log's base from the
-snapshot, then replays the log after the store's applied index.
+finishes, later. A snapshot to send is attached as production does (`snapshot_send.py`: often
+a copy of the store, at a later index than the core named, that leaves later). A crash throws
+this object away, with the write in flight and the rest of its plan, the swap, the snapshot and
+the copies under way and what the store did not sync; its `SimStorage` lives on and boots the
+next incarnation, which first restores a store behind the log's base from the snapshot, then
+replays the log after the store's applied index.
 """
 
 from __future__ import annotations
@@ -20,9 +22,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import msgspec
+from typing import Protocol
 
 from raftkv.core import (
     PRODUCTION,
@@ -50,29 +50,23 @@ from raftkv.core import (
 )
 from raftkv.kv import KvStateMachine
 
-from .checkers import CheckerSet
 from .clients import Clients
 from .log import SimLog
+from .snapshot_send import SendHost, SnapshotSender
 from .state_store import SimStateStore
 from .storage import SimStorage
 
 
-class Host(Protocol):
+class Host(SendHost, Protocol):
     """What a node needs from the cluster around it."""
 
-    now: int
     step_no: int
 
-    def send(self, msg: Message) -> None: ...
-    def record(self, node: NodeId, kind: str, payload: Any = None) -> None: ...
-    def tally(self, kind: str, count: int = 1) -> None: ...
     def persist_delay(self) -> int: ...
     def store_syncs(self) -> bool: ...
     def snapshot_delay(self) -> int: ...
     def install_delay(self) -> int: ...
 
-    @property
-    def checkers(self) -> CheckerSet: ...
     @property
     def clients(self) -> Clients: ...
 
@@ -130,6 +124,7 @@ class SimNode:
         self.term = storage.hard_state.term
         self.waiting: Waiting | None = None
         self.snapshot_job: SnapshotJob | None = None
+        self.sender = SnapshotSender(node_id, core, storage, host)
         self.handed_out = self.log.snapshot_index
         """The last committed index the core handed out (it restarts from the log's base)."""
         self.recover_store()
@@ -183,7 +178,7 @@ class SimNode:
 
     def complete_due(self, now: int) -> None:
         """Finish what the disk has done by `now`: the wait of a plan (then run the rest of
-        the plan), and a snapshot of the node's own."""
+        the plan), a snapshot of the node's own, and copies of the state store to send."""
         waiting = self.waiting
         if waiting is not None and waiting.done_at <= now:
             self.waiting = None
@@ -192,6 +187,7 @@ class SimNode:
         job = self.snapshot_job
         if job is not None and job.done_at <= now:
             self.finish_snapshot(job)
+        self.sender.complete_due(now)
 
     def start(self, command: ReadyCommand) -> int:
         """Carry out `command`, or start it if the disk takes time: returns how long (ms)."""
@@ -299,6 +295,7 @@ class SimNode:
         host = self.host
         meta = snapshot.meta
         host.record(self.id, "install", f"snapshot {meta.last_term}/{meta.last_index}")
+        host.checkers.on_snapshot(self.id, meta, snapshot.data)
         self.store.install(snapshot.data)
         if self.applied != meta.last_index:
             raise RuntimeError(
@@ -335,8 +332,9 @@ class SimNode:
 
     def send(self, msg: Message) -> None:
         if isinstance(msg, SnapshotRequest) and not msg.data:
-            msg = msgspec.structs.replace(msg, data=self.storage.snapshot_bytes_for(msg.meta))
-        self.host.send(msg)
+            self.sender.send(msg)  # the runtime attaches the state (snapshot_send.py)
+        else:
+            self.host.send(msg)
 
     # -- snapshots of its own ------------------------------------------------------------------
 
@@ -367,6 +365,7 @@ class SimNode:
         except Compacted:
             self.host.record(self.id, "snapshot-dropped", f"at {job.index}: the log moved past it")
             return
+        self.host.checkers.on_snapshot(self.id, meta, job.data)
         self.storage.save_snapshot(meta, job.data)
         self.log.compact(meta)
         self.core.compact(meta)
@@ -383,3 +382,4 @@ class SimNode:
             host.record(self.id, "store-lost", lost)
         if self.snapshot_job is not None:
             host.record(self.id, "snapshot-lost", f"at {self.snapshot_job.index}")
+        self.sender.record_losses()

@@ -50,6 +50,12 @@ class Faults:
     """Upper bound in ms of the time a node's own snapshot takes to copy (0: instant)."""
     install_max: int = 0
     """Upper bound in ms of the swap of the state store by an installed snapshot (0: instant)."""
+    fresh_copy: float = 0.0
+    """Probability that a snapshot to send is, as in production, a copy of the state store at
+    its applied index (or a cached copy still recent enough) instead of the compacted snapshot
+    (0: always the compacted one, sent at once)."""
+    copy_max: int = 0
+    """Upper bound in ms of taking that copy: the message leaves this much later (0: at once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +71,7 @@ class SimOptions:
     snapshot_every: int
     sub_seeds: tuple[int, ...]
     """Seeds of: network, storage, clients, operator, faults, cores, connection-loss hints,
-    state stores."""
+    state stores, snapshot sends."""
 
     def describe(self) -> str:
         c, n, f, w = self.config, self.network, self.faults, self.workload
@@ -80,6 +86,7 @@ class SimOptions:
             f"fsync<={f.persist_max} membership={f.membership:.4f} "
             f"false_disconnect={f.false_disconnect:.4f} store_sync={f.store_sync:.2f} "
             f"snapshot<={f.snapshot_max} install<={f.install_max} "
+            f"fresh_copy={f.fresh_copy:.2f} copy<={f.copy_max} "
             f"snapshot_every={self.snapshot_every} clients={w.clients} op_rate={w.op_rate:.2f} "
             f"reads={w.read_ratio:.2f} keys={w.keys}"
         )
@@ -93,10 +100,7 @@ def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOption
 
     NB: the order of the draws is part of what a seed means; append new draws at the end.
     """
-    if nodes is not None and not 1 <= nodes <= 7:
-        raise ValueError(f"--nodes must be between 1 and 7, got {nodes}")
-    if steps < 1:
-        raise ValueError(f"--steps must be >= 1, got {steps}")
+    _check_sizes(steps, nodes)
     rng = random.Random(seed)
     drawn_nodes = rng.randint(3, 5)
     config = _draw_config(rng)
@@ -118,8 +122,7 @@ def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOption
     faults = replace(faults, false_disconnect=false_disconnect)
     # Half the seeds elect on timeouts alone: contested elections (split votes) stay common.
     config = replace(config, campaign_on_leader_disconnect=rng.random() < 0.5)
-    faults = _draw_state_store(rng, faults)
-    sub_seeds = (*sub_seeds, rng.getrandbits(63))
+    faults, sub_seeds = _draw_appended(rng, faults, sub_seeds)
     return SimOptions(
         seed=seed,
         nodes=drawn_nodes if nodes is None else nodes,
@@ -132,6 +135,23 @@ def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOption
         snapshot_every=snapshot_every,
         sub_seeds=sub_seeds,
     )
+
+
+def _check_sizes(steps: int, nodes: int | None) -> None:
+    if nodes is not None and not 1 <= nodes <= 7:
+        raise ValueError(f"--nodes must be between 1 and 7, got {nodes}")
+    if steps < 1:
+        raise ValueError(f"--steps must be >= 1, got {steps}")
+
+
+def _draw_appended(
+    rng: random.Random, faults: Faults, sub_seeds: tuple[int, ...]
+) -> tuple[Faults, tuple[int, ...]]:
+    """The draws added since, in the order they were added, each with its sub-seed."""
+    faults = _draw_state_store(rng, faults)
+    sub_seeds = (*sub_seeds, rng.getrandbits(63))
+    faults = _draw_snapshot_sends(rng, faults)
+    return faults, (*sub_seeds, rng.getrandbits(63))
 
 
 def _draw_config(rng: random.Random) -> CoreConfig:
@@ -180,4 +200,14 @@ def _draw_state_store(rng: random.Random, faults: Faults) -> Faults:
         store_sync=rng.choice((0.0, 0.05, 0.3, 1.0)),
         snapshot_max=rng.choice((0, 50, 500, 3000)),
         install_max=rng.choice((0, 20, 200, 1000)),
+    )
+
+
+def _draw_snapshot_sends(rng: random.Random, faults: Faults) -> Faults:
+    # Production always sends a copy of its state store; a share of seeds keeps the compacted
+    # snapshot, so the runs that tested only that path stay as they were.
+    return replace(
+        faults,
+        fresh_copy=rng.choice((0.0, 0.5, 1.0)),
+        copy_max=rng.choice((0, 50, 500, 2000)),
     )

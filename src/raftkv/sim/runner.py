@@ -44,6 +44,12 @@ STAT_KINDS = (
     "store-restore",
     "install-torn",
     "replay-skip",
+    "fresh-copy",
+    "fresh-copy-newer",
+    "fresh-copy-unwanted",
+    "fresh-copy-undescribable",
+    "fresh-copy-behind",
+    "fresh-copy-lost",
 )
 OPERATOR_EVERY = 5
 """The operator looks at the cluster every this many steps (it reads the leader's status)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from raftkv.core import Entry, NodeId, Role
+from raftkv.core import Entry, NodeId, Role, SnapshotMeta
 
 from ..log import SimLog
 from .base import Checker, SafetyViolation, StatusView
@@ -20,6 +20,7 @@ from .index_order import IndexOrder
 from .leader_completeness import LeaderCompleteness
 from .log_matching import LogMatching
 from .monotonic import Monotonic
+from .snapshot_contents import SnapshotContents
 from .state_machine_safety import StateMachineSafety
 from .state_store import StateStoreBounds
 
@@ -34,6 +35,7 @@ __all__ = [
     "LogMatching",
     "Monotonic",
     "SafetyViolation",
+    "SnapshotContents",
     "StateMachineSafety",
     "StateStoreBounds",
     "StatusView",
@@ -48,6 +50,7 @@ _HOOKS = (
     "on_leader_commit",
     "on_crash",
     "on_state_store",
+    "on_snapshot",
 )
 
 
@@ -62,6 +65,7 @@ class CheckerSet:
             self.state_machine,
             CommittedEntries(self.state_machine),
             LeaderCompleteness(self.state_machine),
+            SnapshotContents(self.state_machine),
             CommitRule(),
             Monotonic(),
             IndexOrder(),
@@ -109,3 +113,7 @@ class CheckerSet:
     def on_state_store(self, node: NodeId, durable_index: int, log: SimLog) -> None:
         for hook in self._hooks["on_state_store"]:
             hook(node, durable_index, log)
+
+    def on_snapshot(self, node: NodeId, meta: SnapshotMeta, data: bytes) -> None:
+        for hook in self._hooks["on_snapshot"]:
+            hook(node, meta, data)

@@ -2,15 +2,16 @@
 
 Checkers only observe: the cluster calls the hooks below as things happen (a role seen in a
 `Ready`, entries handed to storage, an entry applied, a node's status after a `Ready` cycle, a
-crash, the state store made durable), and a checker raises `SafetyViolation` when a rule breaks. Every hook is cheap: a
-checker keeps just enough state to judge the next observation (incremental, not a rescan).
+crash, the state store made durable, a snapshot's state sent, saved or installed), and a
+checker raises `SafetyViolation` when a rule breaks. Every hook is cheap: a checker keeps just
+enough state to judge the next observation (incremental, not a rescan).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from raftkv.core import Entry, NodeId, Role
+from raftkv.core import Entry, NodeId, Role, SnapshotMeta
 
 from ..log import SimLog
 
@@ -69,6 +70,10 @@ class Checker:
 
     def on_state_store(self, node: NodeId, durable_index: int, log: SimLog) -> None:
         """`node`'s state store is durable at `durable_index`; `log` is its durable log."""
+
+    def on_snapshot(self, node: NodeId, meta: SnapshotMeta, data: bytes) -> None:
+        """`data`, the state of the snapshot `meta` names, left `node` (sent), or `node` saved
+        it (its own) or installed it."""
 
     def fail(self, message: str) -> SafetyViolation:
         return SafetyViolation(self.name, message)
