@@ -106,6 +106,7 @@ def test_prefix_end(prefix: str, end: str | None) -> None:
 def test_copy_verify_install_round_trip(tmp_path: Path) -> None:
     source = StateStore(tmp_path / "a.sqlite3")
     source.apply_entries(random_entries(3, 200))
+    source.commit()  # another connection reads it next
     assert checkpoint(source.path)
     assert not source.path.with_name("a.sqlite3-wal").stat().st_size
     copy = copy_state(source.path, tmp_path / "copy.sqlite3")
@@ -113,7 +114,7 @@ def test_copy_verify_install_round_trip(tmp_path: Path) -> None:
     verify_state_file(copy.path, 200, copy.sha256)
     target = StateStore(tmp_path / "b.sqlite3")
     target.apply_entries(random_entries(4, 50))
-    target.close()
+    target.close()  # commits
     install_state_file(copy.path, target.path)
     target.reopen()
     assert (target.applied_index, target.digest.value) == (200, source.digest.value)
@@ -123,6 +124,7 @@ def test_copy_verify_install_round_trip(tmp_path: Path) -> None:
 def test_verification_refuses_damaged_or_foreign_files(tmp_path: Path) -> None:
     source = StateStore(tmp_path / "a.sqlite3")
     source.apply_entries(random_entries(5, 50))
+    source.commit()
     copy = copy_state(source.path, tmp_path / "copy.sqlite3")
     with pytest.raises(SnapshotInvalid, match="snapshot says 49"):
         verify_state_file(copy.path, 49, copy.sha256)
@@ -141,3 +143,18 @@ def test_verification_refuses_damaged_or_foreign_files(tmp_path: Path) -> None:
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
     with pytest.raises(SnapshotInvalid, match="not a raftkv state file"):
         verify_state_file(other, 0, file_sha256(other))
+
+
+def test_batches_share_a_transaction_that_commits_before_others_read(tmp_path: Path) -> None:
+    """Apply batches are committed late (a commit per batch of one cost 130 us); this
+    connection reads its own writes at once, another sees them after `commit`."""
+    store = StateStore(tmp_path / "state.sqlite3")
+    store.apply_entries([command(1, "k", "v", "c", 1)])
+    assert store.get("k") == "v"
+    other = sqlite3.connect(tmp_path / "state.sqlite3")
+    assert other.execute("SELECT count(*) FROM kv").fetchone()[0] == 0
+    store.commit()
+    assert other.execute("SELECT count(*) FROM kv").fetchone()[0] == 1
+    store.apply_entries([command(2, "k", "w", "c", 2)])
+    store.close()  # commits what is open
+    assert other.execute("SELECT value FROM kv").fetchone()[0] == "w"

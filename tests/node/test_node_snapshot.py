@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,13 +101,16 @@ def test_restart_resumes_from_the_state_store_without_replaying(cluster: Cluster
     assert after["kv_digest"] == before["kv_digest"]
     assert after["kv_keys"] == before["kv_keys"] == 2500
     assert after["last_applied_index"] >= before["last_applied_index"]
+    # The store comes back at what it last committed (a SIGKILL loses at most the batches of
+    # its open transaction); only the log after that index is applied again.
+    held = int(re.findall(r"state=state store at (\d+)", node.log_path.read_text())[-1])
+    assert before["snapshot_index"] <= held <= before["last_applied_index"]
     metrics = call(node.addr, "GET", "/admin/metrics")[1]["Ok"]
-    assert metrics["driver"]["applied_commands"] == 0
+    assert metrics["driver"]["applied_commands"] == before["last_applied_index"] - held
     body = {"key": "after", "value": "restart", "serial": 1, "client_id": "after"}
     assert call(node.addr, "POST", "/kv/write", body) == (200, {"Ok": {"previous": None}})
     metrics = call(node.addr, "GET", "/admin/metrics")[1]["Ok"]
-    assert metrics["driver"]["applied_commands"] == 1
-    assert "state store at" in node.log_path.read_text()
+    assert metrics["driver"]["applied_commands"] == before["last_applied_index"] - held + 1
 
 
 def test_a_lost_state_store_beside_a_compacted_log_is_refused_at_start(

@@ -32,6 +32,7 @@ def node_files(directory: Path, applied: int) -> StateFiles:
     directory.mkdir(parents=True, exist_ok=True)
     store = StateStore(directory / "state.sqlite3")
     store.apply_entries(puts(1, applied))
+    store.commit()
     (directory / "snapshots").mkdir(exist_ok=True)
     return StateFiles(store, directory / "snapshots")
 
@@ -114,7 +115,8 @@ def test_a_sigkill_at_any_step_of_an_install_recovers_the_new_state(
     step of swapping the state file in, with the old store's WAL still holding writes. The
     next start finishes the install, or finds it done: the state is the snapshot's, whole."""
     files = node_files(tmp_path / "node", 10)
-    files.store.apply_entries(puts(11, 20))  # in the WAL, not checkpointed
+    files.store.apply_entries(puts(11, 20))
+    files.store.commit()  # in the WAL, not checkpointed
     token = staged_install(tmp_path, files, 50)
     expected = StateStore(tmp_path / "leader" / "state.sqlite3")
     want = (expected.digest.value, expected.scan("", None, 100))

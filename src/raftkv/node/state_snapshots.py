@@ -97,6 +97,7 @@ class StateFiles:
         """Make the store durable through its applied index (call it while nothing applies:
         the driver awaits it between two Readies); returns that index."""
         applied = self.store.applied_index
+        self.store.commit()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._sync_worker, checkpoint, self.store.path)
         self.store.written_bytes = 0
@@ -113,6 +114,7 @@ class StateFiles:
         async with self._copying:  # two followers behind at once share one copy
             current = self._send
             if current is None or current.applied_index < min_index:
+                self.store.commit()
                 fresh = await self.run(
                     copy_state, self.store.path, self.directory / "send-copy.sqlite3"
                 )
