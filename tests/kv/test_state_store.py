@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from raftkv.core import Entry, EntryKind
-from raftkv.kv import KvStateMachine, Put, StateStore, encode_command
+from raftkv.kv import KvStateMachine, Put, StateStore, StateStoreError, encode_command
 from raftkv.kv.state_files import (
     SnapshotInvalid,
     checkpoint,
@@ -158,3 +158,16 @@ def test_batches_share_a_transaction_that_commits_before_others_read(tmp_path: P
     store.apply_entries([command(2, "k", "w", "c", 2)])
     store.close()  # commits what is open
     assert other.execute("SELECT value FROM kv").fetchone()[0] == "w"
+
+
+def test_a_failed_apply_is_final_and_leaves_the_last_commit(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite3")
+    store.apply_entries([command(1, "k", "v", "c", 1)])
+    store.commit()
+    store.apply_entries([command(2, "k", "w", "c", 2)])
+    broken = Entry(1, 3, EntryKind.COMMAND, b"\xc1 not a command")
+    with pytest.raises(Exception):  # noqa: B017 - whatever the decoder raises
+        store.apply_entries([broken])
+    assert (store.applied_index, store.get("k")) == (1, "v")  # back at the last commit
+    with pytest.raises(StateStoreError, match="an earlier apply failed"):
+        store.apply_entries([command(3, "x", "y", "c", 3)])

@@ -17,11 +17,13 @@ connection see what it holds; `commit` before another connection must). Memory i
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 
 import msgspec
@@ -127,6 +129,8 @@ class StateStore:
         self.max_sessions = max_sessions
         self.cache_bytes = cache_bytes
         self._batch: _Batch | None = None
+        self.failure: BaseException | None = None
+        """Invariant: once set, nothing more is written (see `_batch_writes`)."""
         self._uncommitted = 0
         self._transaction_began = 0.0
         self.written_bytes = 0
@@ -249,13 +253,17 @@ class StateStore:
         clients = list({cmd.client_id or f"key:{cmd.key}" for cmd in commands})
         batch.values = dict.fromkeys(keys)
         batch.sessions = dict.fromkeys(clients)
-        for part in _chunks(keys):
-            sql = f"SELECT key, value FROM kv WHERE key IN ({','.join('?' * len(part))})"
-            batch.values.update(self._conn.execute(sql, part).fetchall())
-        for part in _chunks(clients):
-            sql = f"SELECT client, session FROM sessions WHERE client IN ({','.join('?' * len(part))})"
-            for client, raw in self._conn.execute(sql, part):
-                batch.sessions[client] = _session_decoder.decode(raw)
+        none: list[str] = []
+        parts: Iterator[tuple[list[str], list[str]]] = zip_longest(
+            _chunks(keys), _chunks(clients), fillvalue=none
+        )
+        for part_keys, part_clients in parts:
+            sql = _prefetch_sql(len(part_keys), len(part_clients))
+            for table, name, raw in self._conn.execute(sql, [*part_keys, *part_clients]):
+                if table == 0:
+                    batch.values[name] = raw
+                else:
+                    batch.sessions[name] = _session_decoder.decode(raw)
         return batch
 
     def _flush(self, batch: _Batch) -> None:
@@ -294,27 +302,32 @@ class StateStore:
 
     @contextmanager
     def _batch_writes(self) -> Iterator[None]:
-        """One batch's writes and the meta, inside the open transaction (begun if needed); a
-        failure undoes the batch alone."""
+        """One batch's writes, inside the open transaction (begun if needed).
+
+        NB: a failure is final (like the log store's): the transaction is rolled back to the
+        last commit and the store refuses every later write, so a half-applied batch can never
+        be committed; the node stops, and its next start replays the log after what the file
+        holds.
+        """
+        if self.failure is not None:
+            raise StateStoreError(f"{self.path}: an earlier apply failed: {self.failure}")
         conn = self._conn
         if not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")
             self._transaction_began = time.monotonic()
-        conn.execute("SAVEPOINT batch")
         try:
             yield
-            self._write_meta()
-            conn.execute("RELEASE batch")
-        except BaseException:
-            conn.execute("ROLLBACK TO batch")
-            conn.execute("RELEASE batch")
+        except BaseException as exc:
+            self.failure = exc
+            conn.execute("ROLLBACK")
             self._reload_meta()
             raise
 
     def commit(self) -> None:
-        """Commit the open transaction: what it holds becomes visible to other connections
-        (copies, checkpoints). No fsync: see `state_files.checkpoint`."""
+        """Commit the open transaction, with the meta of what it holds: it becomes visible to
+        other connections (copies, checkpoints). No fsync: see `state_files.checkpoint`."""
         if self._conn.in_transaction:
+            self._write_meta()
             self._conn.execute("COMMIT")
         self._uncommitted = 0
 
@@ -325,13 +338,13 @@ class StateStore:
         fresh = [entry for entry in entries if entry.index > self.applied_index]
         if not fresh:
             return applied
-        commands = {
-            entry.index: decode_command(entry.data)
-            for entry in fresh
-            if entry.kind is EntryKind.COMMAND
-        }
         try:
             with self._batch_writes():
+                commands = {
+                    entry.index: decode_command(entry.data)
+                    for entry in fresh
+                    if entry.kind is EntryKind.COMMAND
+                }
                 batch = self._batch = self._prefetch(list(commands.values()))
                 for entry in fresh:
                     cmd = commands.get(entry.index)
@@ -371,6 +384,16 @@ class StateStore:
         self.key_count = meta["keys"]
         self.value_bytes = meta["value_bytes"]
         self._session_count = meta["sessions"]
+
+
+@functools.cache
+def _prefetch_sql(keys: int, clients: int) -> str:
+    """One statement reading a batch's values and sessions (one round trip, not two)."""
+    return (
+        f"SELECT 0, key, value FROM kv WHERE key IN ({','.join('?' * keys)})"
+        f" UNION ALL SELECT 1, client, session FROM sessions"
+        f" WHERE client IN ({','.join('?' * clients)})"
+    )
 
 
 def _execute_rows(conn: sqlite3.Connection, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
