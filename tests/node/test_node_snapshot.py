@@ -94,6 +94,9 @@ def test_restart_resumes_from_the_state_store_without_replaying(cluster: Cluster
     asyncio.run(write_many(node.addr, 2500))
     before = node.state()
     assert before["snapshot_index"] >= 2000
+    driver = call(node.addr, "GET", "/admin/metrics")[1]["Ok"]["driver"]
+    # One checkpoint per compaction (8 MiB were not written): never one per Ready.
+    assert driver["state_checkpoints"] == driver["snapshots_taken"] >= 2
     node.kill()
     node.start()
     wait_for(lambda: node.state().get("role") == "Leader", 10, "node 0 leading again")

@@ -74,6 +74,7 @@ class DriverStats:
     snapshots_taken: int = 0
     snapshots_installed: int = 0
     snapshots_refused: int = 0
+    state_checkpoints: int = 0
 
 
 class Driver:
@@ -364,19 +365,25 @@ class Driver:
         enough was written, and every `snapshot_threshold` applied entries compact the log
         through what the checkpoint made durable (never further: the log is the source of
         truth). The checkpoint's cost is bounded by what was written since the last one."""
-        compaction_due = self.sm.applied_index - self._snapshot_index >= self._snapshot_threshold
+        threshold = self._snapshot_threshold
+        # NB: not while a compaction is in flight: until it lands, every Ready would see the
+        # compaction still due and checkpoint again (measured: write-8 at 60% of its speed).
+        compaction_due = (
+            self._snapshot_task is None
+            and self.sm.applied_index - self._snapshot_index >= threshold
+        )
         if self.files.checkpoint_due(compaction_due):
+            self.stats.state_checkpoints += 1
             await self.files.checkpoint()
         durable = self.files.durable_index
-        if (
-            self._snapshot_task is not None
-            or durable - self._snapshot_index < self._snapshot_threshold
-        ):
+        if not compaction_due or durable - self._snapshot_index < threshold:
             return
         try:
             meta = self.core.snapshot_meta(durable)
         except (Compacted, ValueError):
-            return  # the core has not applied that far yet (a restart ahead of the log)
+            # Described by the next compaction instead (the log moved past `durable`).
+            self._snapshot_index = max(self._snapshot_index, durable)
+            return
         self._snapshot_task = asyncio.create_task(self._compact(meta))
 
     async def _compact(self, meta: SnapshotMeta) -> None:
