@@ -64,7 +64,7 @@ async def test_an_altered_digest_is_named_with_its_node(tmp_path: Path) -> None:
         digest = ctx.report.facts["converged"]["digest"]
         assert isinstance(digest, str) and len(digest) == 16
         victim = await a_follower(ctx)
-        await alter_stopped(ctx, victim, "UPDATE meta SET value=value+1 WHERE name='digest'")
+        await alter_stopped(ctx, victim, "UPDATE meta SET digest=digest+1 WHERE id=0")
         with pytest.raises(ExpectationFailed) as caught:
             await expectation.check(ctx)
         message = str(caught.value)
