@@ -14,7 +14,6 @@ proportion to the data, so never on the event loop):
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import sqlite3
@@ -145,11 +144,6 @@ def install_state_file(source: Path, path: Path) -> None:
     fsync_path(path.parent, directory=True)
     os.replace(source, path)
     fsync_path(path.parent, directory=True)
-
-
-def remove_quietly(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
 
 
 __all__ = [

@@ -32,7 +32,6 @@ from raftkv.kv.state_files import (
     checkpoint,
     copy_state,
     install_state_file,
-    remove_quietly,
 )
 
 T = TypeVar("T")
@@ -121,7 +120,9 @@ class StateFiles:
                 name = self.directory / f"send-{fresh.applied_index}.sqlite3"
                 fresh = await self.run(_rename, fresh, name)
                 if current is not None and current.path != fresh.path:
-                    remove_quietly(current.path)  # a transfer still reading it keeps its handle
+                    current.path.unlink(
+                        missing_ok=True
+                    )  # a transfer still reading it keeps its handle
                 self._send = current = fresh
         meta = await meta_at(current.applied_index)
         return None if meta is None else SnapshotToSend(meta, current)
@@ -154,7 +155,7 @@ class StateFiles:
         for path in self.directory.glob("install-*.sqlite3"):
             match = _INSTALL_NAME.fullmatch(path.name)
             if match is not None and int(match.group(1)) <= applied_index:
-                remove_quietly(path)
+                path.unlink(missing_ok=True)
 
     def remove_leftovers(self, keep: str | None) -> None:
         """At start-up: partial transfers and copies, and install files but `keep`."""
@@ -162,7 +163,7 @@ class StateFiles:
             name = path.name
             leftover = _SEND_NAME.fullmatch(name) or _RECV_NAME.fullmatch(name)
             if leftover or (_INSTALL_NAME.fullmatch(name) and name != keep):
-                remove_quietly(path)
+                path.unlink(missing_ok=True)
 
     def close(self) -> None:
         self._sync_worker.shutdown(wait=True)
@@ -212,7 +213,7 @@ def reconcile_at_start(
             )
         return f"finished installing snapshot {snapshot_index}"
     if install_name is not None:
-        remove_quietly(files.directory / install_name)
+        (files.directory / install_name).unlink(missing_ok=True)
     if store.applied_index > max(last_index, snapshot_index):
         raise DamagedState(
             f"the state store {store.path} is at index {store.applied_index}, beyond the "
