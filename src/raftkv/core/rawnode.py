@@ -195,12 +195,15 @@ class RawNode:
         `election.connection_lost`); True when this follower will campaign early."""
         return election.connection_lost(self._st, peer)
 
-    def initialize(self, info: NodeInfo, cluster_id: str) -> int:
-        """Create the cluster {self}: the membership entry at index 1 (term 1), then lead."""
+    def initialize(self, info: NodeInfo, cluster_id: str, max_sessions: int = 0) -> int:
+        """Create the cluster {self}: the membership entry at index 1 (term 1), then lead.
+        `max_sessions` is fixed for the cluster's life (see `Membership.max_sessions`)."""
         st = self._st
         if st.term != 0 or st.log.last_index != 0 or not st.pristine or st.snapshot_meta:
             raise AlreadyInitialized("this node already has Raft state")
-        membership = Membership((frozenset({st.id}),), {st.id: info}, cluster_id)
+        membership = Membership(
+            (frozenset({st.id}),), {st.id: info}, cluster_id, max_sessions=max_sessions
+        )
         check_invariants(membership)
         st.set_term(1)
         st.set_vote(st.id)

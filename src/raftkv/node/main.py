@@ -186,6 +186,16 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
         snapshot=boot.snapshot.last_index if boot.snapshot else 0,
         state=recovered,
     )
+    fixed = files.store.cluster_max_sessions
+    if fixed and fixed != config.max_sessions:
+        event(
+            log,
+            "max_sessions in the config differs from the cluster's, fixed when it was created;"
+            " the cluster's applies (every replica must evict the same sessions)",
+            logging.WARNING,
+            config=config.max_sessions,
+            cluster=fixed,
+        )
     transport = ctx.driver.transport
     try:
         return await _run_until_signal(ctx, driver_task, runner, transport, session, store)
