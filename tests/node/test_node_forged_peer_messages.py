@@ -4,6 +4,7 @@ nothing is dialled on the forger's word, and the cluster still commits. Real pro
 
 from __future__ import annotations
 
+import hashlib
 import re
 import socket
 import threading
@@ -195,6 +196,32 @@ def test_snapshots_announced_too_large_or_from_an_old_term_are_refused(cluster: 
     still_serving(cluster, 14)
 
 
+def test_a_snapshot_that_is_not_a_state_file_is_refused_before_anything_is_replaced(
+    cluster: Cluster,
+) -> None:
+    leader = cluster.leader()
+    follower = cluster.followers(leader)[0]
+    data_dir = follower.workdir / f"raftkv-data-{follower.node_id}"
+    state_before = (data_dir / "state.sqlite3").stat().st_ino
+    term = term_of(follower)
+    garbage = b"not a state file " * 100
+    meta = SnapshotMeta(10**6, term, EMPTY_MEMBERSHIP, 0)
+    msg = SnapshotRequest(term, leader.node_id, follower.node_id, meta, 1, garbage)
+    env = envelope(
+        follower,
+        msg,
+        chunk_total=len(garbage),
+        snapshot_sha256=hashlib.sha256(garbage).hexdigest(),
+    )
+    status, body = post(follower, "/raft/snapshot", env)
+    assert status == 400 and "snapshot refused" in str(body)
+    assert (data_dir / "state.sqlite3").stat().st_ino == state_before
+    assert not list(data_dir.glob("recv-*.part")) and not list(data_dir.glob("install-*"))
+    status, metrics = call(follower.addr, "GET", "/admin/metrics", token=TOKEN)
+    assert metrics["Ok"]["driver"]["snapshots_refused"] >= 1  # type: ignore[index]
+    still_serving(cluster, 16)
+
+
 async def test_forged_messages_on_the_stream_are_dropped_and_the_stream_stays(
     cluster: Cluster,
 ) -> None:
@@ -222,4 +249,4 @@ async def test_forged_messages_on_the_stream_are_dropped_and_the_stream_stays(
             )
             assert not stream.closed
     assert rejected(follower)["unknown_sender"] > before.get("unknown_sender", 0)
-    still_serving(cluster, 15)
+    still_serving(cluster, 17)
