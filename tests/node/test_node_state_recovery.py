@@ -14,6 +14,7 @@ from raftkv.core import Entry, EntryKind
 from raftkv.kv import Put, StateStore, encode_command
 from raftkv.kv.state_files import copy_state
 from raftkv.node.state_snapshots import (
+    BACKGROUND_CHECKPOINT_BYTES,
     DamagedState,
     StateFiles,
     install_token,
@@ -138,3 +139,29 @@ def test_a_sigkill_at_any_step_of_an_install_recovers_the_new_state(
     files.close()
     if not crashed:
         assert "completed" in result.stdout and crash_at > 6  # every step was reached before
+
+
+async def test_a_background_checkpoint_halfway_leaves_less_for_the_driver_to_wait_on(
+    tmp_path: Path,
+) -> None:
+    files = node_files(tmp_path, 0)
+    store = files.store
+    index = 0
+    while store.written_bytes < BACKGROUND_CHECKPOINT_BYTES:
+        big = Put(f"k{index + 1}", "x" * 1000, "c", index + 1)
+        store.apply_entries([Entry(1, index + 1, EntryKind.COMMAND, encode_command(big))])
+        index += 1
+    files.start_background_checkpoint()
+    background = files._background
+    assert background is not None
+    await background
+    copied = (tmp_path / "state.sqlite3").stat().st_size
+    assert copied > BACKGROUND_CHECKPOINT_BYTES // 4  # the WAL's pages are in the file now
+    assert files.durable_index == 0  # a passive checkpoint is never counted as durable
+    store.apply_entries(puts(index + 1, index + 10))
+    index += 10
+    assert await files.checkpoint() == index
+    assert files.durable_index == index and files._background is None
+    wal = tmp_path / "state.sqlite3-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    files.close()

@@ -380,6 +380,8 @@ class Driver:
         if self.files.checkpoint_due(compaction_due):
             self.stats.state_checkpoints += 1
             await self.files.checkpoint()
+        else:
+            self.files.start_background_checkpoint()
         durable = self.files.durable_index
         if not compaction_due or durable - self._snapshot_index < threshold:
             return
