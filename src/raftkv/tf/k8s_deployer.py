@@ -136,6 +136,7 @@ class K8sDeployer(Deployer):
         waits for it."""
         before = await self._pod_status(name)
         await self._forwards[name].stop()
+        self.note_stopped(name)  # unreachable from here until start_node forwards again
         if mode == "kill":
             # The exec session may be torn down with the container, so its exit status says
             # nothing; the container's restart count (waited for below) does.

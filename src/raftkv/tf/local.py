@@ -138,6 +138,7 @@ class LocalDeployer(Deployer):
 
     async def stop_node(self, name: str, mode: RestartMode = "graceful") -> None:
         await self._process(name).stop(mode, self.stop_grace)
+        self.note_stopped(name)
 
     async def wait_ready(self, name: str, timeout: float) -> None:
         process = self._process(name)
@@ -192,6 +193,7 @@ class LocalDeployer(Deployer):
         if process.running:
             process.signal(signal.SIGCONT)
             await process.stop("kill", self.stop_grace)
+        self.note_stopped(name)
         del self._processes[name]
         del self._endpoints[name]
         if self.run_dir is not None and not self.keep_logs:

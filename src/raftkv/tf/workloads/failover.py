@@ -95,5 +95,4 @@ class FailoverWorkload:
         deadline = self.write_deadline(ctx.topology.settings)
         for index in indexes:
             key, value = f"{self.key_prefix}-{index}", f"value-{index}"
-            await writer.write(key, value, deadline=deadline)
-            ctx.acknowledged[key] = value
+            await writer.write(key, value, deadline=deadline)  # recorded in ctx.writes
