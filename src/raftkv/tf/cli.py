@@ -1,4 +1,6 @@
-"""`raftkv-tf`: run a registered scenario, or `raftkv-tf list` to see them all.
+"""`raftkv-tf`: run a registered scenario, `raftkv-tf run path/to/scenario.py` to run the
+scenario a file defines, or `raftkv-tf list` to see every registered one (built in and
+installed through the `raftkv.scenarios` entry points).
 
 Exit status: 0 PASS (or a skip), 1 FAIL, 2 bad usage, 130 interrupted (Ctrl-C).
 """
@@ -7,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import secrets
 import sys
 from pathlib import Path
@@ -14,11 +17,12 @@ from pathlib import Path
 from rich.console import Console
 
 from .deployer import NodeSettings
-from .registry import ScenarioEntry, ScenarioSkipped, scenarios
+from .registry import ScenarioEntry, ScenarioNotFound, ScenarioSkipped, load_file, scenarios
 from .report import Reporter, RunReport
 from .runner import new_report, run_scenario
+from .scenario import Scenario
 
-EXIT_PASS, EXIT_FAIL, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +43,18 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--observer-interval", type=float, default=0.1, metavar="S", help="%(default)s"
+    )
+    parser.add_argument(
+        "--check-interval",
+        type=float,
+        metavar="S",
+        help="seconds between the expectations' continuous checks (default: the scenario's, 1)",
+    )
+    parser.add_argument(
+        "--cooldown",
+        type=float,
+        metavar="S",
+        help="settle window between the last fault and the evaluation (default: the scenario's)",
     )
     parser.add_argument(
         "--snapshot-threshold",
@@ -70,6 +86,14 @@ def build_parser(entries: list[ScenarioEntry]) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="scenario", required=True, metavar="SCENARIO")
     commands.add_parser("list", help="list every scenario")
+    run = commands.add_parser(
+        "run",
+        help="run the scenario a Python file defines",
+        description="raftkv-tf run PATH [options]: PATH defines build(args) -> Scenario, a "
+        "module-level `scenario`, or registers a ScenarioEntry (see docs/writing-scenarios.md)",
+    )
+    run.add_argument("path", type=Path)
+    run.add_argument("options", nargs=argparse.REMAINDER, help="the scenario's options")
     for entry in entries:
         sub = commands.add_parser(entry.name, help=entry.summary, description=entry.summary)
         add_common_arguments(sub)
@@ -78,14 +102,39 @@ def build_parser(entries: list[ScenarioEntry]) -> argparse.ArgumentParser:
     return parser
 
 
+def file_parser(entry: ScenarioEntry, path: Path) -> argparse.ArgumentParser:
+    """The options of the scenario a file defines (common ones and its own)."""
+    parser = argparse.ArgumentParser(
+        prog=f"raftkv-tf run {path}", description=entry.summary or None
+    )
+    add_common_arguments(parser)
+    if entry.add_arguments is not None:
+        entry.add_arguments(parser)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"] and len(argv) > 1 and not argv[1].startswith("-"):
+        try:
+            entry = load_file(Path(argv[1]))
+        except ScenarioNotFound as error:
+            print(f"raftkv-tf run: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        return run_entry(entry, file_parser(entry, Path(argv[1])).parse_args(argv[2:]))
     entries = scenarios()
     args = build_parser(entries).parse_args(argv)
     if args.scenario == "list":
+        width = max(len(entry.name) for entry in entries) + 2
         for entry in entries:
-            print(f"{entry.name:<20} {entry.summary}")
+            print(f"{entry.name:<{width}}{entry.summary}  [{entry.origin}]")
         return EXIT_PASS
     entry = next(entry for entry in entries if entry.name == args.scenario)
+    return run_entry(entry, args)
+
+
+def run_entry(entry: ScenarioEntry, args: argparse.Namespace) -> int:
+    """Runs `entry` with its parsed options; the exit status."""
     if args.seed is None:
         args.seed = secrets.randbits(32)
     report_holder: list[RunReport] = []
@@ -102,7 +151,7 @@ async def _run(entry: ScenarioEntry, args: argparse.Namespace, holder: list[RunR
     try:
         if entry.preflight is not None:
             await entry.preflight(args)
-        scenario = entry.build(args)
+        scenario = with_overrides(entry.build(args), args)
     except ScenarioSkipped as skipped:
         # A skip the user asked to treat as a failure (K8S_RUNNER_REQUIRE_CLUSTER=1) reads FAIL.
         verdict = "SKIP" if skipped.exit_code == EXIT_PASS else "FAIL"
@@ -116,6 +165,18 @@ async def _run(entry: ScenarioEntry, args: argparse.Namespace, holder: list[RunR
         report.write_json(args.json)
         console.print(f"  JSON report: {args.json}")
     return EXIT_PASS if report.passed else EXIT_FAIL
+
+
+def with_overrides(scenario: Scenario, args: argparse.Namespace) -> Scenario:
+    """The scenario with the run-window options of the command line applied."""
+    overrides: dict[str, float] = {}
+    for option in ("check_interval", "cooldown"):
+        value = getattr(args, option, None)
+        if value is not None:
+            if value < 0 or (option == "check_interval" and value == 0):
+                raise SystemExit(f"raftkv-tf: --{option.replace('_', '-')}: must be positive")
+            overrides[option] = value
+    return dataclasses.replace(scenario, **overrides) if overrides else scenario
 
 
 if __name__ == "__main__":
