@@ -31,7 +31,8 @@ class FailoverWorkload:
     first_batch: int = 8
     second_batch: int = 8
     key_prefix: str = "raft-key"
-    restart_mode: RestartMode = "graceful"
+    restart_mode: RestartMode = "kill"
+    """kill (the seed's): SIGKILL and respawn; graceful: SIGTERM, leadership handed over."""
     write_timeout: float | None = None
     """Deadline of one write (retries included); default 3 x election max + restart time."""
     wait_timeout: float = 30.0
