@@ -12,7 +12,7 @@ import msgspec
 import pytest
 from aiohttp import web
 from rich.console import Console
-from tf_fakes import fake_state
+from tf_fakes import fake_state, serve_routes
 
 from raftkv.client import NodeState
 from raftkv.tf.context import RunContext
@@ -160,19 +160,12 @@ class DoctoredNodes(Deployer):
         async def state(request: web.Request) -> web.Response:
             return web.Response(body=msgspec.json.encode(self.states[name]))
 
-        app = web.Application()
-        app.router.add_get("/state", state)
-
         async def healthz(request: web.Request) -> web.Response:
             return web.Response(text="ok")
 
-        app.router.add_get("/healthz", healthz)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        runner, port = await serve_routes({"/state": state, "/healthz": healthz})
         self._runners.append(runner)
-        return runner.addresses[0][1]
+        return port
 
     def endpoint(self, name: str) -> NodeEndpoint:
         return self._endpoints[name]

@@ -16,6 +16,7 @@ import os
 import secrets
 import shlex
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any
 
 import aiohttp
 
-from . import compose_cli
+from . import compose_cli, env
 from .compose_deployer import wait_all_ready
 from .compose_project import DEFAULT_IMAGE, NODE_PORT, free_loopback_ports
 from .deployer import Deployer, NodeEndpoint, RestartMode, Topology, node_id_of
@@ -36,6 +37,11 @@ KEEP_LOGS_ENV = "TF_KEEP_LOGS"
 REQUIRE_CLUSTER_ENV = "K8S_RUNNER_REQUIRE_CLUSTER"
 IMAGE_ENVS = ("OPENRAFT_KV_K8S_IMAGE", "OPENRAFT_KV_IMAGE")
 KUBECTL_ENV = "RAFTKV_KUBECTL"
+DEPLOYMENT_TIMEOUT_ENV = "K8S_RUNNER_DEPLOYMENT_TIMEOUT_SECS"
+HTTP_TIMEOUT_ENV = "K8S_RUNNER_HTTP_TIMEOUT_SECS"
+HTTP_PROBE_TIMEOUT_ENV = "K8S_RUNNER_HTTP_PROBE_TIMEOUT_SECS"
+DEBUG_ENV = "K8S_RUNNER_DEBUG"
+NAMESPACE_ENV = "K8S_RUNNER_NAMESPACE"
 KUBECTL_TIMEOUT = 60.0
 #: SIGKILL every process in the node's container but its init (the kernel ignores a SIGKILL
 #: sent to PID 1 from inside its namespace); raftkv-init then exits and the kubelet
@@ -89,17 +95,21 @@ class K8sDeployer(Deployer):
         storage_class: str | None = None,
     ) -> None:
         self.run = K8sRun(
-            namespace=namespace or f"raftkv-{secrets.token_hex(4)}",
+            namespace=namespace or env.text(NAMESPACE_ENV, f"raftkv-{secrets.token_hex(4)}"),
             image=image or configured_image(),
             storage_class=storage_class,
         )
         self.kubectl = kubectl or configured_kubectl()
         self.run_dir = run_dir or Path(tempfile.gettempdir()) / "raftkv-tf" / self.run.namespace
         #: A run directory the deployer chose itself goes away after a passing run.
-        self.keep_run_dir = run_dir is not None or os.environ.get(KEEP_LOGS_ENV) == "1"
+        self.keep_run_dir = run_dir is not None or env.flag(KEEP_LOGS_ENV)
         self._save_logs = False
-        self.ready_timeout = ready_timeout
-        self.preserve = os.environ.get(PRESERVE_ENV) == "1" if preserve is None else preserve
+        #: Pods ready after apply or a restart; then each node's /healthz through its forward.
+        self.ready_timeout = env.adjust_timeout(env.seconds(DEPLOYMENT_TIMEOUT_ENV, ready_timeout))
+        self.http_timeout = env.adjust_timeout(env.seconds(HTTP_TIMEOUT_ENV, ready_timeout))
+        self.probe_timeout = env.seconds(HTTP_PROBE_TIMEOUT_ENV, 2.0)
+        self.debug = env.flag(DEBUG_ENV)
+        self.preserve = env.flag(PRESERVE_ENV) if preserve is None else preserve
         self._forwards: dict[str, PortForward] = {}
         self._ports: dict[str, int] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -114,7 +124,9 @@ class K8sDeployer(Deployer):
             name: PortForward(self.kubectl, self.run.namespace, name, port, NODE_PORT)
             for name, port in self._ports.items()
         }
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0))
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.probe_timeout)
+        )
         self._applied = True
         await self._kubectl("apply", "-k", str(manifests), namespaced=False)
         await wait_all_ready(self, names, self.ready_timeout)
@@ -161,7 +173,7 @@ class K8sDeployer(Deployer):
         await self._wait_pod_replaced(name, before)
 
     async def start_node(self, name: str) -> None:
-        await self.wait_ready(name, self.ready_timeout)
+        await self.wait_ready(name, self.http_timeout)
 
     async def wait_ready(self, name: str, timeout: float) -> None:
         """Waits for the pod's Ready condition, then (re)starts its port-forward and waits
@@ -258,9 +270,19 @@ class K8sDeployer(Deployer):
         self, *args: str, namespaced: bool = True, timeout: float = KUBECTL_TIMEOUT
     ) -> compose_cli.CommandResult:
         namespace = ["-n", self.run.namespace] if namespaced else []
-        return await compose_cli.run(
-            [*self.kubectl, *namespace, *args], timeout, error=KubectlError
-        )
+        argv = [*self.kubectl, *namespace, *args]
+        try:
+            result = await compose_cli.run(argv, timeout, error=KubectlError)
+        except KubectlError as error:
+            self._debug(argv, str(error))
+            raise
+        self._debug(argv, result.stdout + result.stderr)
+        return result
+
+    def _debug(self, argv: list[str], output: str) -> None:
+        """With K8S_RUNNER_DEBUG on, every kubectl command and its output go to stderr."""
+        if self.debug:
+            print(f"[k8s debug] $ {shlex.join(argv)}\n{output.rstrip()}", file=sys.stderr)
 
     async def _pod_status(self, name: str) -> PodStatus:
         result = await compose_cli.run(
