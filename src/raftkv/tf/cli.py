@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 
 from .deployer import NodeSettings
+from .junit import junit_document, skipped_document, write_junit
 from .registry import ScenarioEntry, ScenarioNotFound, ScenarioSkipped, load_file, scenarios
 from .report import Reporter, RunReport
 from .runner import new_report, run_scenario
@@ -30,6 +31,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = NodeSettings()
     parser.add_argument("--seed", type=int, help="seed of every random choice (default: random)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write a JSON report to PATH")
+    parser.add_argument(
+        "--junit", type=Path, metavar="PATH", help="write a JUnit XML report to PATH"
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the verdict")
     parser.add_argument("--run-timeout", type=float, metavar="S", help="abort the run after S s")
     parser.add_argument(
@@ -141,9 +145,21 @@ def run_entry(entry: ScenarioEntry, args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_run(entry, args, report_holder))
     except KeyboardInterrupt:
-        if args.json is not None and report_holder:
-            report_holder[0].write_json(args.json)
+        if report_holder:
+            write_reports(report_holder[0], args)
         return EXIT_INTERRUPTED
+
+
+def write_reports(report: RunReport, args: argparse.Namespace) -> list[str]:
+    """Writes the JSON and JUnit reports asked for; one line per file written."""
+    written = []
+    if args.json is not None:
+        report.write_json(args.json)
+        written.append(f"JSON report: {args.json}")
+    if args.junit is not None:
+        write_junit(junit_document(report), args.junit)
+        written.append(f"JUnit report: {args.junit}")
+    return written
 
 
 async def _run(entry: ScenarioEntry, args: argparse.Namespace, holder: list[RunReport]) -> int:
@@ -156,14 +172,16 @@ async def _run(entry: ScenarioEntry, args: argparse.Namespace, holder: list[RunR
         # A skip the user asked to treat as a failure (K8S_RUNNER_REQUIRE_CLUSTER=1) reads FAIL.
         verdict = "SKIP" if skipped.exit_code == EXIT_PASS else "FAIL"
         console.print(f"{verdict} {entry.name}: {skipped}")
+        if args.junit is not None:
+            failed = skipped.exit_code != EXIT_PASS
+            write_junit(skipped_document(entry.name, str(skipped), failed=failed), args.junit)
         return skipped.exit_code
     settings = dict(entry.describe_settings(args)) if entry.describe_settings else {}
     report = new_report(scenario, args.seed, settings)
     holder.append(report)
     await run_scenario(scenario, report, reporter=Reporter(console, quiet=args.quiet))
-    if args.json is not None:
-        report.write_json(args.json)
-        console.print(f"  JSON report: {args.json}")
+    for line in write_reports(report, args):
+        console.print(f"  {line}")
     return EXIT_PASS if report.passed else EXIT_FAIL
 
 
