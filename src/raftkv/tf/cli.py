@@ -13,6 +13,7 @@ import dataclasses
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -187,7 +188,7 @@ async def _run(entry: ScenarioEntry, args: argparse.Namespace, holder: list[RunR
 
 def with_overrides(scenario: Scenario, args: argparse.Namespace) -> Scenario:
     """The scenario with the run-window options of the command line applied."""
-    overrides: dict[str, float] = {}
+    overrides: dict[str, Any] = {}
     for option in ("check_interval", "cooldown"):
         value = getattr(args, option, None)
         if value is not None:

@@ -94,13 +94,14 @@ class K8sDeployer(Deployer):
         preserve: bool | None = None,
         storage_class: str | None = None,
     ) -> None:
+        self.namespace = namespace or env.text(NAMESPACE_ENV, f"raftkv-{secrets.token_hex(4)}")
         self.run = K8sRun(
-            namespace=namespace or env.text(NAMESPACE_ENV, f"raftkv-{secrets.token_hex(4)}"),
+            namespace=self.namespace,
             image=image or configured_image(),
             storage_class=storage_class,
         )
         self.kubectl = kubectl or configured_kubectl()
-        self.run_dir = run_dir or Path(tempfile.gettempdir()) / "raftkv-tf" / self.run.namespace
+        self.run_dir = run_dir or Path(tempfile.gettempdir()) / "raftkv-tf" / self.namespace
         #: A run directory the deployer chose itself goes away after a passing run.
         self.keep_run_dir = run_dir is not None or env.flag(KEEP_LOGS_ENV)
         self._save_logs = False
@@ -121,7 +122,7 @@ class K8sDeployer(Deployer):
         names = topology.names()
         self._ports = dict(zip(names, free_loopback_ports(len(names)), strict=True))
         self._forwards = {
-            name: PortForward(self.kubectl, self.run.namespace, name, port, NODE_PORT)
+            name: PortForward(self.kubectl, self.namespace, name, port, NODE_PORT)
             for name, port in self._ports.items()
         }
         self._session = aiohttp.ClientSession(
@@ -134,12 +135,12 @@ class K8sDeployer(Deployer):
 
     def endpoint(self, name: str) -> NodeEndpoint:
         if name not in self._ports:
-            raise KeyError(f"no node named {name!r} in namespace {self.run.namespace}")
+            raise KeyError(f"no node named {name!r} in namespace {self.namespace}")
         return NodeEndpoint(
             name=name,
             node_id=node_id_of(name),
             api_addr=f"127.0.0.1:{self._ports[name]}",
-            public_addr=public_addr(name, self.run.namespace),
+            public_addr=public_addr(name),
         )
 
     async def stop_node(self, name: str, mode: RestartMode = "graceful") -> None:
@@ -156,7 +157,7 @@ class K8sDeployer(Deployer):
                 [
                     *self.kubectl,
                     "-n",
-                    self.run.namespace,
+                    self.namespace,
                     "exec",
                     name,
                     "-c",
@@ -182,7 +183,7 @@ class K8sDeployer(Deployer):
         while not (await self._pod_status(name)).ready:
             if time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"pod {name} in {self.run.namespace} not Ready within {timeout:.0f} s"
+                    f"pod {name} in {self.namespace} not Ready within {timeout:.0f} s"
                 )
             await asyncio.sleep(0.5)
         forward = self._forwards[name]
@@ -226,12 +227,12 @@ class K8sDeployer(Deployer):
     async def _remove_namespace(self) -> None:
         if self.preserve:
             print(
-                f"k8s: {PRESERVE_ENV}=1, keeping namespace {self.run.namespace}; remove it with: "
-                f"kubectl delete namespace {self.run.namespace}"
+                f"k8s: {PRESERVE_ENV}=1, keeping namespace {self.namespace}; remove it with: "
+                f"kubectl delete namespace {self.namespace}"
             )
             return
         await self._kubectl(
-            "delete", "namespace", self.run.namespace, "--wait=false", namespaced=False
+            "delete", "namespace", self.namespace, "--wait=false", namespaced=False
         )
 
     async def _save_pod_logs(self) -> None:
@@ -241,7 +242,7 @@ class K8sDeployer(Deployer):
                     [
                         *self.kubectl,
                         "-n",
-                        self.run.namespace,
+                        self.namespace,
                         "logs",
                         name,
                         "--all-containers",
@@ -262,14 +263,14 @@ class K8sDeployer(Deployer):
         else:
             where = "its files were removed after the run (keep them with TF_KEEP_LOGS=1)"
         return (
-            f"Kubernetes namespace {self.run.namespace} (StatefulSet node, image {self.run.image}); "
+            f"Kubernetes namespace {self.namespace} (StatefulSet node, image {self.run.image}); "
             f"{where}"
         )
 
     async def _kubectl(
         self, *args: str, namespaced: bool = True, timeout: float = KUBECTL_TIMEOUT
     ) -> compose_cli.CommandResult:
-        namespace = ["-n", self.run.namespace] if namespaced else []
+        namespace = ["-n", self.namespace] if namespaced else []
         argv = [*self.kubectl, *namespace, *args]
         try:
             result = await compose_cli.run(argv, timeout, error=KubectlError)
@@ -286,7 +287,7 @@ class K8sDeployer(Deployer):
 
     async def _pod_status(self, name: str) -> PodStatus:
         result = await compose_cli.run(
-            [*self.kubectl, "-n", self.run.namespace, "get", "pod", name, "-o", "json"],
+            [*self.kubectl, "-n", self.namespace, "get", "pod", name, "-o", "json"],
             KUBECTL_TIMEOUT,
             check=False,
             error=KubectlError,
