@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
+from . import render as render_module
 from .deployer import NodeSettings
 from .junit import junit_document, skipped_document, write_junit
 from .registry import ScenarioEntry, ScenarioNotFound, ScenarioSkipped, load_file, scenarios
@@ -99,6 +100,13 @@ def build_parser(entries: list[ScenarioEntry]) -> argparse.ArgumentParser:
     )
     run.add_argument("path", type=Path)
     run.add_argument("options", nargs=argparse.REMAINDER, help="the scenario's options")
+    render = commands.add_parser(
+        "render",
+        help="write compose or Kubernetes files of a cluster, to apply without the framework",
+        description=render_module.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    render_module.add_render_arguments(render)
     for entry in entries:
         sub = commands.add_parser(entry.name, help=entry.summary, description=entry.summary)
         add_common_arguments(sub)
@@ -129,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_entry(entry, file_parser(entry, Path(argv[1])).parse_args(argv[2:]))
     entries = scenarios()
     args = build_parser(entries).parse_args(argv)
+    if args.scenario == "render":
+        return render_module.render(args)
     if args.scenario == "list":
         width = max(len(entry.name) for entry in entries) + 2
         for entry in entries:
