@@ -31,6 +31,7 @@ from .compose_cli import DockerCommandError
 from .compose_project import (
     DEFAULT_IMAGE,
     NETWORK,
+    NODE_PORT,
     STOP_GRACE_SECONDS,
     ComposeProject,
     new_project_name,
@@ -41,6 +42,8 @@ from .deployer import Deployer, NodeEndpoint, RestartMode, Topology, node_id_of
 #: Docker steps that create or remove containers can take a while on a loaded machine.
 COMPOSE_TIMEOUT = 180.0
 CONTROL_TIMEOUT = 60.0
+#: Seconds a reachability probe waits for its connection.
+REACH_TIMEOUT_S = 1.0
 #: Seconds between two checks that a starting node's container still runs.
 STATE_CHECK_INTERVAL = 1.0
 PRESERVE_ENV = "COMPOSE_RUNNER_PRESERVE"
@@ -85,6 +88,8 @@ class ComposeDeployer(Deployer):
     """One Compose project per instance; nodes are reached on host ports of `runner_host()`."""
 
     capabilities = frozenset({"kill", "pause", "partition"})
+    #: How the pause nemesis names what it does here (the cgroup freezer, not a signal).
+    pause_verb = "docker pause"
 
     def __init__(
         self,
@@ -186,6 +191,23 @@ class ComposeDeployer(Deployer):
             ],
             CONTROL_TIMEOUT,
         )
+
+    async def can_reach(self, source: str, dest: str) -> bool:
+        """Whether a TCP connection from inside `source`'s container reaches `dest`'s node
+        port by its service name: the probe that confirms a partition (and its heal)."""
+        probe = (
+            "import socket, sys\n"
+            "try:\n"
+            f"    socket.create_connection(({dest!r}, {NODE_PORT}), {REACH_TIMEOUT_S}).close()\n"
+            "except OSError:\n"
+            "    sys.exit(1)\n"
+        )
+        result = await compose_cli.run(
+            ["docker", "exec", self.project.container(source), "python3", "-c", probe],
+            CONTROL_TIMEOUT,
+            check=False,
+        )
+        return result.returncode == 0
 
     async def pause_node(self, name: str) -> None:
         await self._compose("pause", name)

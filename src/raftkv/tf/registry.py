@@ -32,6 +32,7 @@ SCENARIO_MODULES = (
     "raftkv.examples.compose_failover",
     "raftkv.examples.k8s_failover",
     "raftkv.examples.chaos",
+    "raftkv.examples.compose_chaos",
 )
 
 
