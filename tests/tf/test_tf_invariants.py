@@ -124,6 +124,32 @@ def test_a_key_going_back_to_a_value_acknowledged_before_the_newer_one_was_sent(
     assert violation is not None and "went back to 'old'" in violation.detail
 
 
+def test_a_node_that_lost_its_state_is_named_so() -> None:
+    violation = first_violation(
+        [
+            seen("node-1", 0.1, follower(1, 3, applied=7)),
+            seen("node-1", 2.0, fake_state(1, "Learner", term=0, voters=()), incarnation=1),
+        ]
+    )
+    assert violation is not None
+    assert violation.detail.endswith("to 0 (it came back with no log: its durable state was lost)")
+
+
+def test_a_rule_that_crashes_is_a_named_violation_not_a_dead_observer() -> None:
+    checker = InvariantChecker(WriteLog(), T0)
+
+    class Broken:
+        def observe(self, observation: Observation, at_s: float) -> str | None:
+            raise KeyError("oops")
+
+    checker.rules = (("broken rule", Broken()),)  # type: ignore[assignment]
+    checker.observe(seen("node-0", 0.5, follower(0, 1)))
+    assert checker.violation is not None
+    assert checker.violation.describe() == (
+        "broken rule broken at 0.50 s by node-0's /state: the check crashed: KeyError: 'oops'"
+    )
+
+
 def test_an_older_state_after_a_restart_is_not_a_loss() -> None:
     """A restarted node may resume below what it showed; its keys are not compared then."""
     violation = first_violation(

@@ -30,7 +30,10 @@ class InvariantChecker:
         self.with_kv += observation.state.kv is not None
         at_s = round(observation.at - self.started, 3)
         for rule, checker in self.rules:
-            detail = checker.observe(observation, at_s)
+            try:
+                detail = checker.observe(observation, at_s)
+            except Exception as error:  # a bug of the rule: say so, never stop the observer
+                detail = f"the check crashed: {type(error).__name__}: {error}"
             if detail is not None:
                 self.violation = Violation(rule, observation.name, at_s, detail)
                 return
