@@ -22,6 +22,7 @@ from pathlib import Path
 NODE_UID = 10001
 DATA_DIR = Path("/var/lib/raftkv")
 CONFIG_DIR = Path("/etc/raftkv")
+ALIAS = "openraft-kv-node"
 
 
 def install_site_packages(project: Path, site_packages: Path) -> None:
@@ -46,6 +47,8 @@ def install_launchers(project: Path, bin_dir: Path) -> None:
         destination = bin_dir / launcher.name
         destination.write_text(f"#!{sys.executable}\n{body}")
         destination.chmod(0o755)
+    # The reference node's name, for compose files and manifests written for it.
+    shutil.copy2(bin_dir / "raftkv-node", bin_dir / ALIAS)
 
 
 def make_node_dirs() -> None:

@@ -59,7 +59,14 @@ def test_options_build_the_scenario(tmp_path: Path) -> None:
     assert args.nemesis == ("pause", "kill")  # type: ignore[attr-defined]
     assert [w.name for w in scenario.workloads] == ["chaos"]
     names = [e.name for e in scenario.expectations]
-    assert names == ["linearizability", "durability", "convergence", "local-reads", "report"]
+    assert names == [
+        "invariants",
+        "linearizability",
+        "durability",
+        "convergence",
+        "local-reads",
+        "report",
+    ]
     workload = scenario.workloads[0]
     assert workload.chaos.settings.clients.clients == 3
     assert workload.chaos.settings.clients.retry

@@ -20,6 +20,7 @@ from raftkv.client import ApiError, ApiTimeout, NodeClient
 from raftkv.tf.chaos import ChaosClients, ClientSettings, attempt_outcome, combined_outcome
 from raftkv.tf.chaos.clients import _Request
 from raftkv.tf.context import RunContext
+from raftkv.tf.writes import WriteLog
 
 FAST = ClientSettings(clients=1, keys=1, attempt_timeout=0.3, op_deadline=0.8)
 
@@ -92,6 +93,7 @@ class FakeContext:
     addrs: dict[str, str]
     started: float = field(default_factory=time.monotonic)
     rng: random.Random = field(default_factory=lambda: random.Random(1))
+    writes: WriteLog = field(default_factory=WriteLog)
 
     def __post_init__(self) -> None:
         self.observer = self

@@ -50,7 +50,7 @@ def chaos_with_history() -> ChaosRun:
 async def run_checks(chaos: ChaosRun, ctx: FakeContext, tmp_path: Path) -> list[object]:
     expectations = [e for e in chaos_expectations(chaos, tmp_path) if e.name != "convergence"]
     return await asyncio.gather(
-        *(e.check(cast(RunContext, ctx)) for e in expectations), return_exceptions=True
+        *(e.evaluate(cast(RunContext, ctx)) for e in expectations), return_exceptions=True
     )
 
 
@@ -74,7 +74,7 @@ async def test_no_final_state_fails_durability_with_the_reason(tmp_path: Path) -
     chaos.settle(None, "timed out waiting for one applied index")
     check = HistoryCheck(chaos, "durability", durability, needs_final_state=True)
     with pytest.raises(ExpectationFailed, match=r"not checked: no final state \(timed out"):
-        await check.check(cast(RunContext, ctx))
+        await check.evaluate(cast(RunContext, ctx))
     assert not chaos.results["durability"].ok
 
 
@@ -85,13 +85,13 @@ async def test_a_crashing_check_is_reported_as_its_failure(tmp_path: Path) -> No
         raise KeyError("oops")
 
     with pytest.raises(ExpectationFailed, match="check crashed: KeyError"):
-        await HistoryCheck(chaos, "local-reads", broken).check(cast(RunContext, ctx))
+        await HistoryCheck(chaos, "local-reads", broken).evaluate(cast(RunContext, ctx))
     assert not chaos.passed
 
 
 async def test_report_writer_waits_for_every_check(tmp_path: Path) -> None:
     chaos, ctx = chaos_with_history(), FakeContext()
-    writer = asyncio.ensure_future(ReportWriter(chaos, tmp_path).check(cast(RunContext, ctx)))
+    writer = asyncio.ensure_future(ReportWriter(chaos, tmp_path).evaluate(cast(RunContext, ctx)))
     await asyncio.sleep(0.1)
     assert not writer.done() and not (tmp_path / "history.json").exists()
     writer.cancel()
@@ -133,7 +133,7 @@ async def test_a_large_final_state_holds_the_written_keys_read_on_every_node() -
     replicas = replicas_of((digest, digest), {"k": "a", "untouched": "z"})
     ctx = SettleContext(replicas)
     async with ctx.observer:
-        await ConvergenceCheck(chaos).check(cast(RunContext, ctx))
+        await ConvergenceCheck(chaos).evaluate(cast(RunContext, ctx))
     assert chaos.final == FinalState(3, {"k": "a"}, ("node-0", "node-1"), digest, kv_whole=False)
     assert all(replica.reads == ["k"] for replica in replicas.values())
     summary = chaos.results["convergence"].summary
@@ -150,6 +150,6 @@ async def test_diverged_replicas_fail_the_check_naming_the_node() -> None:
             ExpectationFailed,
             match="the cluster will not converge: replicas diverged at applied index 3",
         ):
-            await ConvergenceCheck(chaos).check(cast(RunContext, ctx))
+            await ConvergenceCheck(chaos).evaluate(cast(RunContext, ctx))
     assert chaos.final is None and not chaos.results["convergence"].ok
     assert f"node-1 reports kv_digest {'b' * 16}" in chaos.unsettled

@@ -7,30 +7,13 @@ without them these tests fail under CI=true and skip elsewhere.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 from pathlib import Path
 
 import pytest
+from docker_support import require_docker_and_image
 
 from raftkv.examples.compose_failover import main as compose_failover
-from raftkv.tf import compose_cli
-from raftkv.tf.compose_deployer import configured_image
-
-
-def require_docker_and_image() -> None:
-    problem = asyncio.run(compose_cli.engine_problem()) or asyncio.run(
-        compose_cli.compose_problem()
-    )
-    image = configured_image()
-    if problem is None and not asyncio.run(compose_cli.image_exists(image)):
-        problem = f"the node image {image} is missing; run scripts/build-image.sh"
-    if problem is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true but compose_failover cannot run: {problem}")
-    pytest.skip(f"compose_failover cannot run: {problem}")
 
 
 @pytest.mark.docker
@@ -39,7 +22,7 @@ def require_docker_and_image() -> None:
 def test_compose_failover_passes(
     mode: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    require_docker_and_image()
+    require_docker_and_image("compose_failover")
     report_path = tmp_path / "report.json"
     exit_code = compose_failover(["--restart-mode", mode, "--json", str(report_path)])
     output = capsys.readouterr().out
@@ -55,7 +38,7 @@ def test_compose_failover_passes(
 def test_missing_image_fails_with_the_build_command(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    require_docker_and_image()
+    require_docker_and_image("compose_failover")
     monkeypatch.setenv("OPENRAFT_KV_IMAGE", "raftkv-node:no-such-tag")
     assert compose_failover(["--seed", "7"]) == 1
     output = capsys.readouterr().out

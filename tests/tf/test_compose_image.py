@@ -74,14 +74,7 @@ def test_node_becomes_healthy_and_stops_on_sigterm(
     docker(
         "run", "-d", "--name", container_name, "-v", f"{config}:/etc/raftkv/config.yaml:ro", image
     )
-    deadline = time.monotonic() + 60
-    health = ""
-    while time.monotonic() < deadline:
-        health = docker("inspect", "-f", "{{.State.Health.Status}}", container_name)
-        if health == "healthy":
-            break
-        time.sleep(0.5)
-    assert health == "healthy", docker("logs", container_name)
+    wait_healthy(container_name)
     started = time.monotonic()
     docker("stop", "-t", "10", container_name)
     # The node handles SIGTERM itself, even as PID 1: no wait for the SIGKILL after 10 s.
@@ -115,3 +108,66 @@ def test_in_container_kill_needs_raftkv_init(image: str, container_name: str) ->
     # The exec session may die with the container: its own status says nothing.
     docker("exec", container_name, "python3", "-c", kill, check=False)
     assert docker("wait", container_name) == "137"
+
+
+REFERENCE_CONFIG = """\
+node_id: 0
+http_port: 8080
+public_addr: "127.0.0.1:8080"
+heartbeat_interval_ms: 500
+election_timeout_min_ms: 1500
+election_timeout_max_ms: 3000
+"""
+
+
+def wait_healthy(container_name: str) -> None:
+    deadline = time.monotonic() + 60
+    health = ""
+    while time.monotonic() < deadline:
+        health = docker("inspect", "-f", "{{.State.Health.Status}}", container_name)
+        if health == "healthy":
+            return
+        assert docker("inspect", "-f", "{{.State.Status}}", container_name) == "running", (
+            docker("logs", container_name)
+        )
+        time.sleep(0.5)
+    raise AssertionError(f"not healthy ({health}): {docker('logs', container_name)}")
+
+
+def in_container(container_name: str, code: str) -> str:
+    return docker("exec", container_name, "python3", "-c", code)
+
+
+def test_the_reference_command_and_read_only_config_path(
+    image: str, container_name: str, tmp_path: Path
+) -> None:
+    """`openraft-kv-node --config /etc/openraft-kv/config.yaml` with the directory mounted
+    read-only, as the reference's compose files do: the data goes to /var/lib/raftkv and
+    survives a restart of the container."""
+    mounted = tmp_path / "openraft-kv"
+    mounted.mkdir()
+    (mounted / "config.yaml").write_text(REFERENCE_CONFIG)
+    (mounted / "config.yaml").chmod(0o644)
+    mounted.chmod(0o755)
+    docker(
+        "run", "-d", "--name", container_name,
+        "--entrypoint", "/usr/local/bin/openraft-kv-node",
+        "-v", f"{mounted}:/etc/openraft-kv:ro",
+        image, "--config", "/etc/openraft-kv/config.yaml",
+    )  # fmt: skip
+    wait_healthy(container_name)
+    logs = subprocess.run(["docker", "logs", container_name], capture_output=True, text=True)
+    assert "/etc/openraft-kv cannot be written: data in /var/lib/raftkv/raftkv-data-0" in (
+        logs.stdout + logs.stderr
+    )
+    read_identity = "print(open('/var/lib/raftkv/raftkv-data-0/identity.json').read())"
+    identity = in_container(container_name, read_identity)
+    assert json.loads(identity)["node_id"] == 0
+    state = in_container(
+        container_name,
+        "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080/state').read().decode())",
+    )
+    assert json.loads(state)["node_id"] == 0
+    docker("restart", "-t", "10", container_name)
+    wait_healthy(container_name)
+    assert in_container(container_name, read_identity) == identity, "same identity, same data"

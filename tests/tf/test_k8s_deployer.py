@@ -58,7 +58,7 @@ async def test_deploy_restart_modes_and_cleanup(fake_kubectl: list[str], tmp_pat
     async with deployer(fake_kubectl, tmp_path) as k8s:
         endpoints = await k8s.deploy(Topology(nodes=3))
         assert [e.public_addr for e in endpoints] == [
-            f"node-{i}.raftkv.raftkv-fake.svc:8080" for i in range(3)
+            f"node-{i}.raftkv:8080" for i in range(3)
         ]
         addresses = [e.api_addr for e in endpoints]
         await k8s.restart_node("node-1", "graceful")

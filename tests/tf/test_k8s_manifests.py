@@ -76,10 +76,10 @@ def test_statefulset_gives_each_node_a_volume_probes_and_its_config(
     assert sorted(configs) == [f"node-{i}.yaml" for i in range(nodes)]
     last = yaml.safe_load(configs[f"node-{nodes - 1}.yaml"])
     assert last["node_id"] == nodes - 1
-    assert last["public_addr"] == f"node-{nodes - 1}.raftkv.raftkv-test.svc:8080"
+    assert last["public_addr"] == f"node-{nodes - 1}.raftkv:8080"
     assert last["data_dir"] == "/var/lib/raftkv"
     assert last["peer_addrs"] == {
-        i: f"node-{i}.raftkv.raftkv-test.svc:8080" for i in range(nodes - 1)
+        i: f"node-{i}.raftkv:8080" for i in range(nodes - 1)
     }
 
 

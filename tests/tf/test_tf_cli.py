@@ -66,3 +66,10 @@ def test_json_report_is_machine_readable(tmp_path: Path) -> None:
         "detail": "",
     }
     assert msgspec.json.decode(report.to_json())["timings"] == {"failover_first_write_s": 0.7}
+
+
+def test_basic_failover_kills_the_leader_by_default_like_the_seed() -> None:
+    entry = next(e for e in scenarios() if e.name == "basic_failover")
+    scenario = entry.build(cli.build_parser([entry]).parse_args(["basic_failover"]))
+    assert scenario.workloads[0].restart_mode == "kill"  # type: ignore[attr-defined]
+    assert [e.name for e in scenario.expectations] == ["invariants", "convergence"]

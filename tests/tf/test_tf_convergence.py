@@ -85,7 +85,7 @@ async def check(replicas: dict[str, FakeReplica], acknowledged: dict[str, str]) 
     observer = Observer(list(replicas), replicas.__getitem__, interval=0.01)
     run = FakeRun(observer, FakePool(replicas), acknowledged)
     async with observer:
-        await ConvergenceExpectation(timeout=0.5).check(cast(RunContext, run))
+        await ConvergenceExpectation(timeout=0.5).evaluate(cast(RunContext, run))
     return run
 
 

@@ -60,13 +60,13 @@ async def test_an_altered_digest_is_named_with_its_node(tmp_path: Path) -> None:
     expectation = ConvergenceExpectation(timeout=WAIT_S)
 
     async def body(ctx: RunContext) -> None:
-        await expectation.check(ctx)
+        await expectation.evaluate(ctx)
         digest = ctx.report.facts["converged"]["digest"]
         assert isinstance(digest, str) and len(digest) == 16
         victim = await a_follower(ctx)
         await alter_stopped(ctx, victim, "UPDATE meta SET digest=digest+1 WHERE id=0")
         with pytest.raises(ExpectationFailed) as caught:
-            await expectation.check(ctx)
+            await expectation.evaluate(ctx)
         message = str(caught.value)
         assert "replicas diverged at applied index" in message, message
         assert f"{victim} reports kv_digest " in message, message
@@ -83,11 +83,11 @@ async def test_a_large_state_is_checked_by_reads_and_an_altered_value_named(
     async def body(ctx: RunContext) -> None:
         state = await ctx.clients.node("node-0").state()
         assert state.kv is None and state.kv_keys == KEYS and state.kv_omitted
-        await expectation.check(ctx)
+        await expectation.evaluate(ctx)
         victim = await a_follower(ctx)
         await alter_stopped(ctx, victim, "UPDATE kv SET value='tampered' WHERE key='key-3'")
         with pytest.raises(ExpectationFailed) as caught:
-            await expectation.check(ctx)
+            await expectation.evaluate(ctx)
         message = str(caught.value)
         assert "disagree on 'key-3'" in message and "'tampered'" in message, message
         assert victim in message.split(" disagree")[0], message

@@ -7,7 +7,7 @@ import time
 
 import pytest
 from aiohttp import web
-from tf_fakes import FakeStateSource, fake_state, pristine
+from tf_fakes import FakeStateSource, fake_state, pristine, serve_routes
 
 from raftkv.client import ApiError, NodeClient
 from raftkv.tf.agreement import Leadership
@@ -151,13 +151,7 @@ async def test_observes_a_fake_http_node_through_the_real_client() -> None:
         body = dict(answer, kv=None) if request.query.get("kv") == "false" else answer
         return web.json_response(body)
 
-    app = web.Application()
-    app.router.add_get("/state", state)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve_routes({"/state": state})
     client = NodeClient(f"127.0.0.1:{port}", timeout=1.0)
     try:
         async with Observer(["node-0"], lambda name: client, interval=0.02) as observer:

@@ -34,7 +34,13 @@ class Scripted:
     async def run(self, ctx: RunContext) -> None:
         await self._act(ctx)
 
-    async def check(self, ctx: RunContext) -> None:
+    async def start(self, ctx: RunContext) -> None:
+        self.events.append(f"{self.name} started")
+
+    async def check_during_run(self, ctx: RunContext) -> None:
+        return None
+
+    async def evaluate(self, ctx: RunContext) -> None:
         await self._act(ctx)
 
     async def _act(self, ctx: RunContext) -> None:
@@ -52,7 +58,13 @@ class Scripted:
 
 
 def scenario_of(deployer_factory, workloads, expectations=(), run_timeout=30.0) -> Scenario:
-    builder = Scenario.builder("test").nodes(2).deployer(deployer_factory).run_timeout(run_timeout)
+    builder = (
+        Scenario.builder("test")
+        .nodes(2)
+        .deployer(deployer_factory)
+        .run_timeout(run_timeout)
+        .invariants(False)  # the runner alone; the invariants have their own tests
+    )
     for workload in workloads:
         builder.workload(workload)
     for expectation in expectations:

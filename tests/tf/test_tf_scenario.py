@@ -37,7 +37,7 @@ def test_builds_a_scenario_from_every_part() -> None:
         heartbeat_interval_ms=50, election_timeout_min_ms=300, election_timeout_max_ms=1000
     )
     assert [w.name for w in scenario.workloads] == ["failover"]
-    assert [e.name for e in scenario.expectations] == ["convergence"]
+    assert [e.name for e in scenario.expectations] == ["invariants", "convergence"]
     assert scenario.observer.interval == 0.05 and scenario.run_timeout == 30
     assert isinstance(scenario.deployer_factory(), RecordingDeployer)
 

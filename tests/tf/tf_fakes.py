@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import msgspec
+from aiohttp import web
 
 from raftkv.client import NodeState
 from raftkv.tf.deployer import Deployer, NodeEndpoint, RestartMode, Topology
@@ -152,3 +153,15 @@ class RecordingDeployer(Deployer):
 
     async def cleanup(self) -> None:
         self.events.append("cleanup")
+
+
+async def serve_routes(routes: dict[str, Callable[..., object]]) -> tuple[web.AppRunner, int]:
+    """Serves GET `routes` (path to handler) on 127.0.0.1; returns the runner (clean it up)
+    and the port."""
+    app = web.Application()
+    for path, handler in routes.items():
+        app.router.add_get(path, handler)  # type: ignore[arg-type]
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, runner.addresses[0][1]

@@ -161,4 +161,14 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
     "add-learner": _add_learner,
     "change-membership": _change_membership,
     "metrics": _metrics,
+    "cluster": lambda args: _CLUSTER_COMMANDS[args.cluster_command](args),
 }
+
+
+def _form(args: argparse.Namespace) -> Awaitable[int]:
+    from .form import form_cluster  # form imports CommandFailed from here
+
+    return form_cluster(args)
+
+
+_CLUSTER_COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {"form": _form}

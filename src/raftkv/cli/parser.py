@@ -88,6 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument("voters", metavar="IDS", type=node_id, nargs="+")
     change.add_argument("--retain", action="store_true", help="keep removed voters as learners")
     commands.add_parser("metrics", help="print the first reachable node's metrics as JSON")
+    cluster = commands.add_parser("cluster", help="cluster-wide operations")
+    cluster_commands = cluster.add_subparsers(dest="cluster_command", required=True, metavar="OP")
+    form = cluster_commands.add_parser(
+        "form",
+        help="init the first of --nodes, add the others as learners, make them all voters",
+        description="Forms a cluster of every node in --nodes (ids and peer addresses come "
+        "from each node's /state); the first one is initialized.",
+    )
+    # Also after the command (`raftkv cluster form --nodes ...`); SUPPRESS keeps the
+    # top-level value when it is not given here.
+    form.add_argument("--nodes", type=parse_nodes, default=argparse.SUPPRESS, help="as above")
+    form.add_argument(
+        "--wait", type=positive_seconds, default=60.0, help="seconds to wait for the nodes (60)"
+    )
     return parser
 
 

@@ -43,7 +43,7 @@ def render_status(rows: list[tuple[str, NodeState | ApiError]]) -> None:
 
 def _diverged(states: list[NodeState]) -> set[int]:
     """Ids of nodes whose digest differs from another's at the same applied index."""
-    digests: dict[int, set[str]] = {}
+    digests: dict[int | None, set[str]] = {}
     for state in states:
         if state.kv_digest is not None:
             digests.setdefault(state.last_applied_index, set()).add(state.kv_digest)
@@ -60,8 +60,8 @@ def _state_cells(addr: str, state: NodeState, diverged: bool) -> list[str | Text
         Text(state.role, style=_ROLE_STYLES.get(state.role, "")),
         str(state.current_term),
         "-" if state.current_leader is None else str(state.current_leader),
-        str(state.last_log_index),
-        str(state.last_applied_index),
+        "-" if state.last_log_index is None else str(state.last_log_index),
+        "-" if state.last_applied_index is None else str(state.last_applied_index),
         voters,
         _ids(state.learners),
         "-" if state.key_count is None else str(state.key_count),

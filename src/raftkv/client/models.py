@@ -29,8 +29,10 @@ class NodeState(msgspec.Struct):
     role: str
     current_leader: int | None
     current_term: int
-    last_log_index: int
-    last_applied_index: int
+    last_log_index: int | None
+    """None (JSON null) on a pristine reference node, which has no log yet."""
+    last_applied_index: int | None
+    """None (JSON null) on a pristine reference node, which applied nothing yet."""
     voters: list[int]
     kv: dict[str, str] | None = None
     learners: list[int] = msgspec.field(default_factory=list)

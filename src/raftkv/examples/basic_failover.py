@@ -1,12 +1,13 @@
 """basic_failover: the leader-restart flow on local processes.
 
 Three nodes; node 0 bootstraps a one-node cluster, nodes 1 and 2 join as learners and
-become voters; 8 keys are written through the leader; the leader restarts (graceful:
-SIGTERM, or kill: SIGKILL and immediate respawn on the same data and port); a different
+become voters; 8 keys are written through the leader; the leader restarts (kill: SIGKILL
+and immediate respawn on the same data and port, or graceful: SIGTERM); a different
 leader must be agreed; 8 more keys are written; every node must show the same voters, keys
-and applied index.
+and applied index. The restart is a kill by default, like the seed's; the invariants are
+checked during the whole run.
 
-    raftkv-tf basic_failover [--restart-mode graceful|kill] [--seed N] [--json PATH]
+    raftkv-tf basic_failover [--restart-mode kill|graceful] [--seed N] [--json PATH]
     python -m raftkv.examples.basic_failover [same options]
 """
 

@@ -30,7 +30,7 @@ from raftkv.tf.cli import node_settings
 from raftkv.tf.local import LocalDeployer
 from raftkv.tf.nemesis import KINDS
 from raftkv.tf.registry import ScenarioEntry, register
-from raftkv.tf.scenario import Scenario
+from raftkv.tf.scenario import DeployerFactory, Scenario
 
 NAME = "chaos"
 #: Bootstrap, settling twice, the checks and the report, on top of the duration.
@@ -110,7 +110,11 @@ def describe_settings(args: argparse.Namespace) -> dict[str, object]:
 
 
 def build(args: argparse.Namespace) -> Scenario:
-    settings = ChaosSettings(
+    return chaos_scenario(chaos_settings(args), report_dir_of(args), args)
+
+
+def chaos_settings(args: argparse.Namespace) -> ChaosSettings:
+    return ChaosSettings(
         kinds=tuple(args.nemesis),
         duration=args.duration,
         clients=ClientSettings(
@@ -121,21 +125,30 @@ def build(args: argparse.Namespace) -> Scenario:
         ),
         check_time_limit=args.check_time_limit,
     )
-    report_dir = (
-        default_report_dir(args.seed, args.json) if args.report_dir is None else args.report_dir
-    )
-    return chaos_scenario(settings, report_dir, args)
 
 
-def chaos_scenario(settings: ChaosSettings, report_dir: Path, args: argparse.Namespace) -> Scenario:
-    """Three local nodes, the chaos workload, its checks and its report."""
+def report_dir_of(args: argparse.Namespace) -> Path:
+    if args.report_dir is not None:
+        return Path(args.report_dir)
+    return default_report_dir(args.seed, args.json)
+
+
+def chaos_scenario(
+    settings: ChaosSettings,
+    report_dir: Path,
+    args: argparse.Namespace,
+    *,
+    name: str = NAME,
+    deployer: DeployerFactory = LocalDeployer,
+) -> Scenario:
+    """Three nodes (local processes by default), the chaos workload, its checks, its report."""
     chaos = ChaosRun(settings)
     builder = (
-        Scenario.builder(NAME)
+        Scenario.builder(name)
         .describe("clients under faults; the history is checked afterwards")
         .nodes(3)
         .node_settings(node_settings(args))
-        .deployer(LocalDeployer)
+        .deployer(deployer)
         .workload(ChaosWorkload(chaos, report_dir))
         .observer(interval=args.observer_interval)
         .run_timeout(args.run_timeout or settings.duration + RUN_TIMEOUT_MARGIN_S)

@@ -7,7 +7,7 @@ its container. The image is OPENRAFT_KV_K8S_IMAGE, else OPENRAFT_KV_IMAGE, else
 `raftkv-node:local` (load it into the cluster first: deploy/README.md has kind and k3s).
 
 With no reachable cluster it prints one SKIP line naming why and exits 0;
-K8S_RUNNER_REQUIRE_CLUSTER=1 turns that into a failure (exit 1). K8S_RUNNER_PRESERVE=1 keeps
+K8S_RUNNER_REQUIRE_CLUSTER=1 (or true, yes) turns that into a failure (exit 1). K8S_RUNNER_PRESERVE=1 keeps
 the namespace.
 
     raftkv-tf k8s_failover [--restart-mode graceful|kill] [--seed N] [--json PATH]
@@ -16,11 +16,11 @@ the namespace.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import sys
 from functools import partial
 
+from raftkv.tf import env
 from raftkv.tf.cli import main as tf_main
 from raftkv.tf.failover_preset import add_failover_arguments, failover_scenario, failover_settings
 from raftkv.tf.k8s_deployer import (
@@ -42,7 +42,7 @@ async def preflight(args: argparse.Namespace) -> None:
     problem = await cluster_problem()
     if problem is None:
         return
-    if os.environ.get(REQUIRE_CLUSTER_ENV) == "1":
+    if env.flag(REQUIRE_CLUSTER_ENV):
         raise ScenarioSkipped(
             f"FAILED: {REQUIRE_CLUSTER_ENV}=1 but no Kubernetes cluster is reachable: {problem}",
             exit_code=1,

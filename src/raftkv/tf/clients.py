@@ -12,15 +12,24 @@ from collections.abc import Sequence
 from raftkv.client import ClusterClient, NodeClient
 
 from .deployer import Deployer
+from .writes import RecordingClusterClient, WriteLog
 
 
 class ClientPool:
     """Owns every client it hands out; `close` closes them all."""
 
-    def __init__(self, deployer: Deployer, rng: random.Random, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        deployer: Deployer,
+        rng: random.Random,
+        *,
+        timeout: float = 5.0,
+        writes: WriteLog | None = None,
+    ) -> None:
         self.deployer = deployer
         self.rng = rng
         self.timeout = timeout
+        self.writes = writes if writes is not None else WriteLog()
         self._nodes: dict[str, NodeClient] = {}
         self._retired: list[NodeClient] = []
         self._clusters: list[ClusterClient] = []
@@ -36,10 +45,13 @@ class ClientPool:
         return client
 
     def cluster(self, names: Sequence[str], *, client_id: str | None = None) -> ClusterClient:
-        """A cluster client over `names`; its client id and retries draw on the run's seed."""
+        """A cluster client over `names` that records its writes in `writes`; its client
+        id and retries draw on the run's seed."""
         addrs = [self.deployer.endpoint(name).api_addr for name in names]
         sub_rng = random.Random(self.rng.getrandbits(64))
-        client = ClusterClient(addrs, client_id=client_id, timeout=self.timeout, rng=sub_rng)
+        client = RecordingClusterClient(
+            addrs, self.writes, client_id=client_id, timeout=self.timeout, rng=sub_rng
+        )
         self._clusters.append(client)
         return client
 

@@ -5,7 +5,12 @@ SIGKILL after the grace period), a kill is `docker compose kill -s SIGKILL`, a s
 `docker compose start` (same container, same named volume, so the node keeps its data).
 For chaos work the deployer also disconnects and reconnects a node's network and pauses
 and unpauses its container. `cleanup` saves the logs beside the compose file and removes
-containers, network and volumes, unless COMPOSE_RUNNER_PRESERVE=1.
+containers, network and volumes, unless COMPOSE_RUNNER_PRESERVE (or its alias
+TESTNET_RUNNER_PRESERVE) is 1/true/yes.
+
+A remote engine (DOCKER_HOST) works when COMPOSE_RUNNER_HOST names the host that reaches it:
+the ports are then published on every address of that host and reached there.
+COMPOSE_RUNNER_HTTP_TIMEOUT_SECS overrides the readiness timeout (doubled by SLOW_TEST_ENV).
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ import aiohttp
 
 from raftkv.core.errors import RaftKVError
 
-from . import compose_cli
+from . import compose_cli, env
 from .compose_cli import DockerCommandError
 from .compose_project import (
     DEFAULT_IMAGE,
     NETWORK,
+    NODE_PORT,
     STOP_GRACE_SECONDS,
     ComposeProject,
     new_project_name,
@@ -36,9 +42,15 @@ from .deployer import Deployer, NodeEndpoint, RestartMode, Topology, node_id_of
 #: Docker steps that create or remove containers can take a while on a loaded machine.
 COMPOSE_TIMEOUT = 180.0
 CONTROL_TIMEOUT = 60.0
+#: Seconds a reachability probe waits for its connection.
+REACH_TIMEOUT_S = 1.0
 #: Seconds between two checks that a starting node's container still runs.
 STATE_CHECK_INTERVAL = 1.0
 PRESERVE_ENV = "COMPOSE_RUNNER_PRESERVE"
+PRESERVE_ALIAS_ENV = "TESTNET_RUNNER_PRESERVE"
+HOST_ENV = "COMPOSE_RUNNER_HOST"
+HTTP_TIMEOUT_ENV = "COMPOSE_RUNNER_HTTP_TIMEOUT_SECS"
+LOOPBACK_NAMES = ("localhost", "127.", "::1")
 KEEP_LOGS_ENV = "TF_KEEP_LOGS"
 IMAGE_ENV = "OPENRAFT_KV_IMAGE"
 
@@ -49,6 +61,16 @@ class MissingImage(RaftKVError):
 
 def configured_image() -> str:
     return os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE
+
+
+def runner_host() -> str:
+    """Where the framework reaches published ports (COMPOSE_RUNNER_HOST, 127.0.0.1)."""
+    return env.text(HOST_ENV, "127.0.0.1")
+
+
+def publish_host(host: str) -> str:
+    """The address to publish ports on: loopback for a local engine, every address else."""
+    return "127.0.0.1" if host.startswith(LOOPBACK_NAMES) else ""
 
 
 async def wait_all_ready(deployer: Deployer, names: list[str], timeout: float) -> None:
@@ -63,9 +85,11 @@ async def wait_all_ready(deployer: Deployer, names: list[str], timeout: float) -
 
 
 class ComposeDeployer(Deployer):
-    """One Compose project per instance; nodes are reached on 127.0.0.1 host ports."""
+    """One Compose project per instance; nodes are reached on host ports of `runner_host()`."""
 
     capabilities = frozenset({"kill", "pause", "partition"})
+    #: How the pause nemesis names what it does here (the cgroup freezer, not a signal).
+    pause_verb = "docker pause"
 
     def __init__(
         self,
@@ -79,9 +103,12 @@ class ComposeDeployer(Deployer):
         self.project_name = project_name or new_project_name()
         self.run_dir = run_dir or Path(tempfile.gettempdir()) / "raftkv-tf" / self.project_name
         #: A run directory the deployer chose itself goes away after a passing run.
-        self.keep_run_dir = run_dir is not None or os.environ.get(KEEP_LOGS_ENV) == "1"
-        self.ready_timeout = ready_timeout
-        self.preserve = os.environ.get(PRESERVE_ENV) == "1" if preserve is None else preserve
+        self.keep_run_dir = run_dir is not None or env.flag(KEEP_LOGS_ENV)
+        self.ready_timeout = env.adjust_timeout(env.seconds(HTTP_TIMEOUT_ENV, ready_timeout))
+        if preserve is None:
+            preserve = env.any_flag(PRESERVE_ENV, PRESERVE_ALIAS_ENV)
+        self.preserve = preserve
+        self.host = runner_host()
         self._project: ComposeProject | None = None
         self._session: aiohttp.ClientSession | None = None
         self._cleaned = False
@@ -94,7 +121,9 @@ class ComposeDeployer(Deployer):
                 f"`docker build -t {self.image} -f deploy/Dockerfile .`), or set {IMAGE_ENV} "
                 "to an image that exists"
             )
-        self._project = render_project(topology, self.project_name, self.image, self.run_dir)
+        self._project = render_project(
+            topology, self.project_name, self.image, self.run_dir, publish_host(self.host)
+        )
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0))
         await self._compose("up", "-d", "--pull", "never", "--no-build", timeout=COMPOSE_TIMEOUT)
         names = topology.names()
@@ -108,7 +137,7 @@ class ComposeDeployer(Deployer):
         return NodeEndpoint(
             name=name,
             node_id=node_id_of(name),
-            api_addr=f"127.0.0.1:{port}",
+            api_addr=f"{self.host}:{port}",
             public_addr=f"{name}:8080",
         )
 
@@ -122,14 +151,7 @@ class ComposeDeployer(Deployer):
             await self._wait_stopped(name)
         else:
             await self._compose("stop", "-t", str(STOP_GRACE_SECONDS), name)
-
-    async def restart_node(self, name: str, mode: RestartMode = "graceful") -> None:
-        if mode == "graceful":
-            await self._compose("restart", "-t", str(STOP_GRACE_SECONDS), name)
-            await self.wait_ready(name, self.ready_timeout)
-        else:
-            await self.stop_node(name, "kill")
-            await self.start_node(name)
+        self.note_stopped(name)
 
     async def wait_ready(self, name: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -169,6 +191,23 @@ class ComposeDeployer(Deployer):
             ],
             CONTROL_TIMEOUT,
         )
+
+    async def can_reach(self, source: str, dest: str) -> bool:
+        """Whether a TCP connection from inside `source`'s container reaches `dest`'s node
+        port by its service name: the probe that confirms a partition (and its heal)."""
+        probe = (
+            "import socket, sys\n"
+            "try:\n"
+            f"    socket.create_connection(({dest!r}, {NODE_PORT}), {REACH_TIMEOUT_S}).close()\n"
+            "except OSError:\n"
+            "    sys.exit(1)\n"
+        )
+        result = await compose_cli.run(
+            ["docker", "exec", self.project.container(source), "python3", "-c", probe],
+            CONTROL_TIMEOUT,
+            check=False,
+        )
+        return result.returncode == 0
 
     async def pause_node(self, name: str) -> None:
         await self._compose("pause", name)

@@ -81,6 +81,11 @@ class ComposeProject:
     image: str
     directory: Path
     host_ports: dict[str, int]
+    publish_host: str = "127.0.0.1"
+    """The host address the ports are published on ('' for every address: a remote engine
+    reached through COMPOSE_RUNNER_HOST)."""
+    relative_configs: bool = False
+    """Whether compose.yaml names the node configs relative to itself (`./node-0.yaml`)."""
 
     @property
     def compose_file(self) -> Path:
@@ -103,7 +108,12 @@ def container_name(project_name: str, name: str) -> str:
 
 
 def service(
-    project_name: str, name: str, image: str, host_port: int, config_file: Path
+    project_name: str,
+    name: str,
+    image: str,
+    host_port: int,
+    config_file: Path | str,
+    publish_host: str = "127.0.0.1",
 ) -> dict[str, object]:
     return {
         "image": image,
@@ -113,7 +123,7 @@ def service(
         # does not depend on how the node behaves as PID 1.
         "init": True,
         "networks": {NETWORK: {"aliases": [name]}},
-        "ports": [f"127.0.0.1:{host_port}:{NODE_PORT}"],
+        "ports": [f"{publish_host}:{host_port}:{NODE_PORT}" if publish_host else f"{host_port}:{NODE_PORT}"],
         "volumes": [
             f"{config_file}:{NODE_CONFIG_PATH}:ro",
             {"type": "volume", "source": f"data-{name}", "target": NODE_DATA_DIR},
@@ -126,7 +136,14 @@ def service(
 def compose_document(project: ComposeProject) -> dict[str, object]:
     """The compose.yaml content of `project` (the Compose specification's format)."""
     services = {
-        name: service(project.name, name, project.image, port, project.config_file(name))
+        name: service(
+            project.name,
+            name,
+            project.image,
+            port,
+            f"./{name}.yaml" if project.relative_configs else project.config_file(name),
+            project.publish_host,
+        )
         for name, port in project.host_ports.items()
     }
     return {
@@ -137,16 +154,32 @@ def compose_document(project: ComposeProject) -> dict[str, object]:
     }
 
 
-def render_project(topology: Topology, name: str, image: str, directory: Path) -> ComposeProject:
-    """Writes compose.yaml and one config per node into `directory`, with fresh host ports."""
+def render_project(
+    topology: Topology,
+    name: str,
+    image: str,
+    directory: Path,
+    publish_host: str = "127.0.0.1",
+    *,
+    base_port: int | None = None,
+) -> ComposeProject:
+    """Writes compose.yaml and one config per node into `directory`, with fresh host ports,
+    or node i on `base_port + i` (files for a user: the configs named relative to the
+    compose file, so the directory can move)."""
     if topology.nodes < 1:
         raise ValueError(f"a topology needs at least one node, got {topology.nodes}")
     directory.mkdir(parents=True, exist_ok=True)
+    if base_port is None:
+        ports = free_loopback_ports(topology.nodes)
+    else:
+        ports = [base_port + i for i in range(topology.nodes)]
     project = ComposeProject(
         name=name,
         image=image,
         directory=directory,
-        host_ports=dict(zip(topology.names(), free_loopback_ports(topology.nodes), strict=True)),
+        host_ports=dict(zip(topology.names(), ports, strict=True)),
+        publish_host=publish_host,
+        relative_configs=base_port is not None,
     )
     public_addrs = {i: f"{node_name(i)}:{NODE_PORT}" for i in range(topology.nodes)}
     for node_id in range(topology.nodes):

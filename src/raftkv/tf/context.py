@@ -14,6 +14,7 @@ from .clients import ClientPool
 from .deployer import Deployer, NodeEndpoint, Topology
 from .observer import Observer
 from .report import Reporter, RunReport, StepRecord
+from .writes import WriteLog
 
 
 class ExpectationFailed(RaftKVError):
@@ -26,8 +27,9 @@ class WorkloadFailed(RaftKVError):
 
 @dataclass(slots=True)
 class RunContext:
-    """One run of a scenario. `acknowledged` holds every write a node acknowledged (key to
-    value), which expectations compare with what the nodes hold."""
+    """One run of a scenario. `writes` records every write of the run's cluster clients;
+    `acknowledged` (key to the last acknowledged value) is what expectations compare with
+    what the nodes hold. `run_duration` is the scenario's run window (None: unbounded)."""
 
     topology: Topology
     deployer: Deployer
@@ -38,7 +40,12 @@ class RunContext:
     report: RunReport
     reporter: Reporter
     started: float = field(default_factory=time.monotonic)
-    acknowledged: dict[str, str] = field(default_factory=dict)
+    writes: WriteLog = field(default_factory=WriteLog)
+    run_duration: float | None = None
+
+    @property
+    def acknowledged(self) -> dict[str, str]:
+        return self.writes.acknowledged
 
     @property
     def names(self) -> list[str]:
@@ -69,3 +76,11 @@ class RunContext:
 
     def fact(self, name: str, value: object) -> None:
         self.report.facts[name] = value
+
+
+def describe_error(error: BaseException) -> str:
+    """Our own errors say what happened; anything else also needs its type."""
+    text = str(error)
+    if isinstance(error, RaftKVError) and text:
+        return text
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

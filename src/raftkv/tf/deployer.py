@@ -89,6 +89,22 @@ class Deployer(abc.ABC):
     async def cleanup(self) -> None:
         """Stop every node and remove what the deployer created (idempotent)."""
 
+    def incarnation(self, name: str) -> int:
+        """How many times this deployer stopped `name` (either mode). A node's volatile
+        state (commit and applied index) is compared only within one incarnation."""
+        return self._stops().get(name, 0)
+
+    def note_stopped(self, name: str) -> None:
+        """Called by a deployer once a node's process is gone, before a new one can answer:
+        a poll sent before this call reached the old process, one sent after, the new."""
+        stops = self._stops()
+        stops[name] = stops.get(name, 0) + 1
+
+    def _stops(self) -> dict[str, int]:
+        # Kept in the instance without an __init__, so subclasses need not call super().
+        stops: dict[str, int] = self.__dict__.setdefault("_incarnation_stops", {})
+        return stops
+
     def describe(self) -> str:
         """One line for the report: where the nodes run and where their logs are."""
         return type(self).__name__

@@ -20,9 +20,11 @@ DEFAULT_RUN_TIMEOUT_S = 120.0
 def add_failover_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--restart-mode",
-        choices=["graceful", "kill"],
-        default="graceful",
-        help="how the leader restarts (default: %(default)s)",
+        choices=["kill", "graceful"],
+        default="kill",
+        help="kill: SIGKILL the leader and respawn it on its data, which the survivors "
+        "notice by an election (the seed's restart); graceful: SIGTERM, the leader hands "
+        "leadership over first (default: %(default)s)",
     )
     parser.add_argument("--first-batch", type=int, default=8, help="%(default)s")
     parser.add_argument("--second-batch", type=int, default=8, help="%(default)s")

@@ -16,6 +16,7 @@ import os
 import secrets
 import shlex
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any
 
 import aiohttp
 
-from . import compose_cli
+from . import compose_cli, env
 from .compose_deployer import wait_all_ready
 from .compose_project import DEFAULT_IMAGE, NODE_PORT, free_loopback_ports
 from .deployer import Deployer, NodeEndpoint, RestartMode, Topology, node_id_of
@@ -36,6 +37,11 @@ KEEP_LOGS_ENV = "TF_KEEP_LOGS"
 REQUIRE_CLUSTER_ENV = "K8S_RUNNER_REQUIRE_CLUSTER"
 IMAGE_ENVS = ("OPENRAFT_KV_K8S_IMAGE", "OPENRAFT_KV_IMAGE")
 KUBECTL_ENV = "RAFTKV_KUBECTL"
+DEPLOYMENT_TIMEOUT_ENV = "K8S_RUNNER_DEPLOYMENT_TIMEOUT_SECS"
+HTTP_TIMEOUT_ENV = "K8S_RUNNER_HTTP_TIMEOUT_SECS"
+HTTP_PROBE_TIMEOUT_ENV = "K8S_RUNNER_HTTP_PROBE_TIMEOUT_SECS"
+DEBUG_ENV = "K8S_RUNNER_DEBUG"
+NAMESPACE_ENV = "K8S_RUNNER_NAMESPACE"
 KUBECTL_TIMEOUT = 60.0
 #: SIGKILL every process in the node's container but its init (the kernel ignores a SIGKILL
 #: sent to PID 1 from inside its namespace); raftkv-init then exits and the kubelet
@@ -88,18 +94,23 @@ class K8sDeployer(Deployer):
         preserve: bool | None = None,
         storage_class: str | None = None,
     ) -> None:
+        self.namespace = namespace or env.text(NAMESPACE_ENV, f"raftkv-{secrets.token_hex(4)}")
         self.run = K8sRun(
-            namespace=namespace or f"raftkv-{secrets.token_hex(4)}",
+            namespace=self.namespace,
             image=image or configured_image(),
             storage_class=storage_class,
         )
         self.kubectl = kubectl or configured_kubectl()
-        self.run_dir = run_dir or Path(tempfile.gettempdir()) / "raftkv-tf" / self.run.namespace
+        self.run_dir = run_dir or Path(tempfile.gettempdir()) / "raftkv-tf" / self.namespace
         #: A run directory the deployer chose itself goes away after a passing run.
-        self.keep_run_dir = run_dir is not None or os.environ.get(KEEP_LOGS_ENV) == "1"
+        self.keep_run_dir = run_dir is not None or env.flag(KEEP_LOGS_ENV)
         self._save_logs = False
-        self.ready_timeout = ready_timeout
-        self.preserve = os.environ.get(PRESERVE_ENV) == "1" if preserve is None else preserve
+        #: Pods ready after apply or a restart; then each node's /healthz through its forward.
+        self.ready_timeout = env.adjust_timeout(env.seconds(DEPLOYMENT_TIMEOUT_ENV, ready_timeout))
+        self.http_timeout = env.adjust_timeout(env.seconds(HTTP_TIMEOUT_ENV, ready_timeout))
+        self.probe_timeout = env.seconds(HTTP_PROBE_TIMEOUT_ENV, 2.0)
+        self.debug = env.flag(DEBUG_ENV)
+        self.preserve = env.flag(PRESERVE_ENV) if preserve is None else preserve
         self._forwards: dict[str, PortForward] = {}
         self._ports: dict[str, int] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -111,10 +122,12 @@ class K8sDeployer(Deployer):
         names = topology.names()
         self._ports = dict(zip(names, free_loopback_ports(len(names)), strict=True))
         self._forwards = {
-            name: PortForward(self.kubectl, self.run.namespace, name, port, NODE_PORT)
+            name: PortForward(self.kubectl, self.namespace, name, port, NODE_PORT)
             for name, port in self._ports.items()
         }
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0))
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.probe_timeout)
+        )
         self._applied = True
         await self._kubectl("apply", "-k", str(manifests), namespaced=False)
         await wait_all_ready(self, names, self.ready_timeout)
@@ -122,12 +135,12 @@ class K8sDeployer(Deployer):
 
     def endpoint(self, name: str) -> NodeEndpoint:
         if name not in self._ports:
-            raise KeyError(f"no node named {name!r} in namespace {self.run.namespace}")
+            raise KeyError(f"no node named {name!r} in namespace {self.namespace}")
         return NodeEndpoint(
             name=name,
             node_id=node_id_of(name),
             api_addr=f"127.0.0.1:{self._ports[name]}",
-            public_addr=public_addr(name, self.run.namespace),
+            public_addr=public_addr(name),
         )
 
     async def stop_node(self, name: str, mode: RestartMode = "graceful") -> None:
@@ -136,6 +149,7 @@ class K8sDeployer(Deployer):
         waits for it."""
         before = await self._pod_status(name)
         await self._forwards[name].stop()
+        self.note_stopped(name)  # unreachable from here until start_node forwards again
         if mode == "kill":
             # The exec session may be torn down with the container, so its exit status says
             # nothing; the container's restart count (waited for below) does.
@@ -143,7 +157,7 @@ class K8sDeployer(Deployer):
                 [
                     *self.kubectl,
                     "-n",
-                    self.run.namespace,
+                    self.namespace,
                     "exec",
                     name,
                     "-c",
@@ -160,7 +174,7 @@ class K8sDeployer(Deployer):
         await self._wait_pod_replaced(name, before)
 
     async def start_node(self, name: str) -> None:
-        await self.wait_ready(name, self.ready_timeout)
+        await self.wait_ready(name, self.http_timeout)
 
     async def wait_ready(self, name: str, timeout: float) -> None:
         """Waits for the pod's Ready condition, then (re)starts its port-forward and waits
@@ -169,7 +183,7 @@ class K8sDeployer(Deployer):
         while not (await self._pod_status(name)).ready:
             if time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"pod {name} in {self.run.namespace} not Ready within {timeout:.0f} s"
+                    f"pod {name} in {self.namespace} not Ready within {timeout:.0f} s"
                 )
             await asyncio.sleep(0.5)
         forward = self._forwards[name]
@@ -213,12 +227,12 @@ class K8sDeployer(Deployer):
     async def _remove_namespace(self) -> None:
         if self.preserve:
             print(
-                f"k8s: {PRESERVE_ENV}=1, keeping namespace {self.run.namespace}; remove it with: "
-                f"kubectl delete namespace {self.run.namespace}"
+                f"k8s: {PRESERVE_ENV}=1, keeping namespace {self.namespace}; remove it with: "
+                f"kubectl delete namespace {self.namespace}"
             )
             return
         await self._kubectl(
-            "delete", "namespace", self.run.namespace, "--wait=false", namespaced=False
+            "delete", "namespace", self.namespace, "--wait=false", namespaced=False
         )
 
     async def _save_pod_logs(self) -> None:
@@ -228,7 +242,7 @@ class K8sDeployer(Deployer):
                     [
                         *self.kubectl,
                         "-n",
-                        self.run.namespace,
+                        self.namespace,
                         "logs",
                         name,
                         "--all-containers",
@@ -249,21 +263,31 @@ class K8sDeployer(Deployer):
         else:
             where = "its files were removed after the run (keep them with TF_KEEP_LOGS=1)"
         return (
-            f"Kubernetes namespace {self.run.namespace} (StatefulSet node, image {self.run.image}); "
+            f"Kubernetes namespace {self.namespace} (StatefulSet node, image {self.run.image}); "
             f"{where}"
         )
 
     async def _kubectl(
         self, *args: str, namespaced: bool = True, timeout: float = KUBECTL_TIMEOUT
     ) -> compose_cli.CommandResult:
-        namespace = ["-n", self.run.namespace] if namespaced else []
-        return await compose_cli.run(
-            [*self.kubectl, *namespace, *args], timeout, error=KubectlError
-        )
+        namespace = ["-n", self.namespace] if namespaced else []
+        argv = [*self.kubectl, *namespace, *args]
+        try:
+            result = await compose_cli.run(argv, timeout, error=KubectlError)
+        except KubectlError as error:
+            self._debug(argv, str(error))
+            raise
+        self._debug(argv, result.stdout + result.stderr)
+        return result
+
+    def _debug(self, argv: list[str], output: str) -> None:
+        """With K8S_RUNNER_DEBUG on, every kubectl command and its output go to stderr."""
+        if self.debug:
+            print(f"[k8s debug] $ {shlex.join(argv)}\n{output.rstrip()}", file=sys.stderr)
 
     async def _pod_status(self, name: str) -> PodStatus:
         result = await compose_cli.run(
-            [*self.kubectl, "-n", self.run.namespace, "get", "pod", name, "-o", "json"],
+            [*self.kubectl, "-n", self.namespace, "get", "pod", name, "-o", "json"],
             KUBECTL_TIMEOUT,
             check=False,
             error=KubectlError,

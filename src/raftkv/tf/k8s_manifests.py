@@ -1,8 +1,9 @@
 """Kubernetes manifests of one TF run, as a kustomize directory.
 
 A StatefulSet named `node` gives pods `node-0`, `node-1`, ... (the TF's node names); a
-headless Service `raftkv` gives them stable peer names `node-<i>.raftkv.<namespace>.svc`,
-published before the pods are ready (`publishNotReadyAddresses`), because a node must be
+headless Service `raftkv` gives them stable peer names `node-<i>.raftkv`, which resolve in
+whatever namespace the files are applied to (the pods' DNS search path adds it), so the same
+files work in any namespace; they are published before the pods are ready (`publishNotReadyAddresses`), because a node must be
 reachable by peers before it can become ready. One ConfigMap holds each node's config under
 `node-<i>.yaml`; a pod reads its own through `$(POD_NAME)`. Each pod gets a
 PersistentVolumeClaim for its data, readiness and (lenient) liveness probes on `/healthz`.
@@ -34,15 +35,17 @@ Manifest = dict[str, object]
 class K8sRun:
     """What varies between runs: the namespace, the image and the volume size."""
 
-    namespace: str
+    namespace: str | None
+    """None: the files name no namespace (`kubectl apply -k DIR -n NS` picks one)."""
     image: str
     storage: str = "256Mi"
     storage_class: str | None = None
     image_pull_policy: str = "IfNotPresent"
 
 
-def public_addr(node: str, namespace: str) -> str:
-    return f"{node}.{SERVICE}.{namespace}.svc:{NODE_PORT}"
+def public_addr(node: str) -> str:
+    """A node's peer address: the same in every namespace."""
+    return f"{node}.{SERVICE}:{NODE_PORT}"
 
 
 def labels() -> dict[str, str]:
@@ -73,7 +76,7 @@ def service_manifest() -> Manifest:
 
 def configmap_manifest(topology: Topology, run: K8sRun) -> Manifest:
     names = topology.names()
-    public_addrs = {i: public_addr(node, run.namespace) for i, node in enumerate(names)}
+    public_addrs = {i: public_addr(node) for i, node in enumerate(names)}
     data = {}
     for node_id, node in enumerate(names):
         config = node_config_document(node_id, public_addrs, topology.settings)
@@ -159,8 +162,9 @@ def render_manifests(topology: Topology, run: K8sRun) -> dict[str, Manifest]:
     namespace: the kustomization sets it)."""
     if topology.nodes < 1:
         raise ValueError(f"a topology needs at least one node, got {topology.nodes}")
+    namespace = {"namespace.yaml": namespace_manifest(run)} if run.namespace else {}
     return {
-        "namespace.yaml": namespace_manifest(run),
+        **namespace,
         "service.yaml": service_manifest(),
         "configmap.yaml": configmap_manifest(topology, run),
         "statefulset.yaml": statefulset_manifest(topology, run),
@@ -173,11 +177,12 @@ def write_kustomization(topology: Topology, run: K8sRun, directory: Path) -> Pat
     manifests = render_manifests(topology, run)
     for file_name, manifest in manifests.items():
         (directory / file_name).write_text(yaml.safe_dump(manifest, sort_keys=False))
-    kustomization = {
+    kustomization: Manifest = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "namespace": run.namespace,
-        "resources": list(manifests),
     }
+    if run.namespace:
+        kustomization["namespace"] = run.namespace
+    kustomization["resources"] = list(manifests)
     (directory / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
     return directory

@@ -26,6 +26,7 @@ import yaml
 
 from raftkv.core.errors import RaftKVError
 
+from . import env as tf_env
 from .concurrency import first_failure
 from .deployer import Deployer, NodeEndpoint, RestartMode, Topology, node_name
 from .local_process import NodeProcess
@@ -97,11 +98,11 @@ class LocalDeployer(Deployer):
     ) -> None:
         self.command = command or node_command()
         self.work_root = work_root
-        self.keep_logs = os.environ.get(KEEP_LOGS_ENV) == "1" if keep_logs is None else keep_logs
+        self.keep_logs = tf_env.flag(KEEP_LOGS_ENV) if keep_logs is None else keep_logs
         self.distinct_hosts = distinct_hosts
         if distinct_hosts:
             self.capabilities = self.distinct_host_capabilities
-        self.ready_timeout = ready_timeout
+        self.ready_timeout = tf_env.adjust_timeout(ready_timeout)
         self.stop_grace = stop_grace
         self.run_dir: Path | None = None
         self._processes: dict[str, NodeProcess] = {}
@@ -138,6 +139,7 @@ class LocalDeployer(Deployer):
 
     async def stop_node(self, name: str, mode: RestartMode = "graceful") -> None:
         await self._process(name).stop(mode, self.stop_grace)
+        self.note_stopped(name)
 
     async def wait_ready(self, name: str, timeout: float) -> None:
         process = self._process(name)
@@ -192,6 +194,7 @@ class LocalDeployer(Deployer):
         if process.running:
             process.signal(signal.SIGCONT)
             await process.stop("kill", self.stop_grace)
+        self.note_stopped(name)
         del self._processes[name]
         del self._endpoints[name]
         if self.run_dir is not None and not self.keep_logs:

@@ -4,7 +4,7 @@ One polling task per node, so a node that hangs (paused, cut off) delays only it
 observations. `/state` is fetched without the key/value map unless a wait needs it (and a
 node may still leave a large map out). The history keeps every observation without its map
 (bounded), for the report and for a post-mortem; `latest` keeps the full last answer of
-each node.
+each node. Listeners (`listen`) see every observation as it is made, in order per node.
 """
 
 from __future__ import annotations
@@ -70,6 +70,9 @@ class Observation:
     error: str | None = None
     with_kv: bool = False
     """Whether the key/value map was asked for (the node may still have left it out)."""
+    incarnation: int = 0
+    """The deployer's incarnation of the node when the poll was sent: it changes when the
+    deployer stops the node, so two observations with the same one saw the same process."""
 
     def summary(self) -> dict[str, Any]:
         """A compact, JSON-ready line for reports (no key/value map)."""
@@ -91,7 +94,8 @@ class Observation:
 
 
 class Observer:
-    """Polls `nodes` through `client_for(name)` every `interval` seconds."""
+    """Polls `nodes` through `client_for(name)` every `interval` seconds; `incarnation(name)`
+    (default: always 0) tags each observation (see `Observation.incarnation`)."""
 
     def __init__(
         self,
@@ -100,6 +104,7 @@ class Observer:
         *,
         interval: float = DEFAULT_INTERVAL,
         request_timeout: float = 1.0,
+        incarnation: Callable[[str], int] | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError(f"observer interval must be positive, got {interval}")
@@ -109,7 +114,10 @@ class Observer:
         self.request_timeout = request_timeout
         self.latest: dict[str, Observation] = {}
         self.history: deque[Observation] = deque(maxlen=HISTORY_LIMIT)
+        self.incarnation = incarnation or (lambda name: 0)
         self._kv_demand = 0
+        self._kv_once: set[str] = set()
+        self._listeners: list[Callable[[Observation], None]] = []
         self._updated = asyncio.Condition()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._started = False
@@ -161,6 +169,16 @@ class Observer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def listen(self, listener: Callable[[Observation], None]) -> Callable[[], None]:
+        """Calls `listener` with every observation from now on (on the event loop; keep it
+        quick); returns the function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def request_kv(self) -> None:
+        """Asks for the key/value map in the next poll of every node."""
+        self._kv_once.update(self.nodes)
 
     def view(self) -> View:
         """The latest state of every node (None when it did not answer or not polled yet)."""
@@ -253,20 +271,26 @@ class Observer:
             observation = await self._observe(name)
             self.latest[name] = observation
             self.history.append(_without_kv(observation))
+            for listener in list(self._listeners):
+                listener(observation)
             async with self._updated:
                 self._updated.notify_all()
             next_poll = max(next_poll + self.interval, time.monotonic())
             await asyncio.sleep(next_poll - time.monotonic())
 
     async def _observe(self, name: str) -> Observation:
-        with_kv = self._kv_demand > 0
+        with_kv = self._kv_demand > 0 or name in self._kv_once
+        self._kv_once.discard(name)
+        incarnation = self.incarnation(name)
         try:
             client = self.client_for(name)
             async with asyncio.timeout(self.request_timeout):
                 state = await client.state(kv=with_kv)
         except (RaftKVError, aiohttp.ClientError, OSError, TimeoutError) as error:
-            return Observation(name, time.monotonic(), None, _describe(error), with_kv)
-        return Observation(name, time.monotonic(), state, with_kv=with_kv)
+            return Observation(
+                name, time.monotonic(), None, _describe(error), with_kv, incarnation
+            )
+        return Observation(name, time.monotonic(), state, None, with_kv, incarnation)
 
 
 def waited_too_long(seconds: float, what: str, reason: str) -> WaitTimeout:

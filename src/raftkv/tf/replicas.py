@@ -63,11 +63,15 @@ def _converged(view: View) -> Outcome[Replicas]:
         states[name] = state
     if not states:
         return not_yet("no nodes to compare")
+    unapplied = [name for name, state in states.items() if state.last_applied_index is None]
+    if unapplied:
+        return not_yet(f"{', '.join(unapplied)} applied nothing yet (null applied index)")
     if len({state.last_applied_index for state in states.values()}) > 1:
         indexes = ", ".join(f"{name} {state.last_applied_index}" for name, state in states.items())
         return not_yet(f"applied index differs: {indexes}")
     sample = next(iter(states.values()))
     applied = sample.last_applied_index
+    assert applied is not None, "checked above"
     with_digests = all(state.kv_digest is not None for state in states.values())
     if with_digests and len({state.kv_digest for state in states.values()}) > 1:
         return broken(f"replicas diverged at applied index {applied}: {_by_digest(states)}")

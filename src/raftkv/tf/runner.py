@@ -1,8 +1,9 @@
 """Runs a scenario from start to verdict.
 
-Order: deploy, start the clients and the observer, run the workloads concurrently (the
-first failure cancels the others), evaluate every expectation (all failures reported
-together), then clean up in reverse order: observer, clients, deployer. Cleanup runs on
+Order: deploy, start the clients and the observer, start every expectation, run the
+window (`window`: the workloads, then the cooldown, with the expectations' continuous
+checks alongside; the first failure ends the run), evaluate every expectation (all
+failures reported together), then clean up in reverse order: observer, clients, deployer. Cleanup runs on
 success, failure, run timeout and cancellation (Ctrl-C), and the deployer leaves no
 process behind. A failed run keeps the deployer's artifacts and prints the last
 observation of every node.
@@ -16,15 +17,14 @@ import random
 import time
 from typing import Any
 
-from raftkv.core.errors import RaftKVError
-
 from .clients import ClientPool
-from .concurrency import first_failure
-from .context import RunContext, WorkloadFailed
+from .context import ExpectationFailed, RunContext, describe_error
 from .deployer import Deployer
 from .observer import Observer
 from .report import INTERRUPTED, PASS, Reporter, RunReport
-from .scenario import Expectation, Scenario, Workload
+from .scenario import Expectation, Scenario
+from .window import CheckFailedDuringRun, call_each, run_window
+from .writes import WriteLog
 
 
 def new_report(scenario: Scenario, seed: int, settings: dict[str, Any] | None = None) -> RunReport:
@@ -74,23 +74,28 @@ async def _run(
 
 
 async def _execute(scenario: Scenario, ctx: RunContext, stack: contextlib.AsyncExitStack) -> None:
-    """Deploy, workloads, expectations within the run timeout; sets the verdict."""
+    """Deploy, the window, the evaluation within the run timeout; sets the verdict."""
     report = ctx.report
     budget = asyncio.timeout(scenario.run_timeout)
     try:
         async with budget:
             await _deploy(ctx, stack)
-            await _run_workloads(ctx, scenario.workloads)
-            report.failures = await _check_expectations(ctx, scenario.expectations)
+            await _start_expectations(ctx, scenario.expectations)
+            await run_window(ctx, scenario)
+            report.failures = await _evaluate(ctx, scenario.expectations)
     except TimeoutError as error:
         report.reason = (
             f"run timeout: the scenario did not finish within {scenario.run_timeout:g} s"
             if budget.expired()
-            else _describe(error)
+            else describe_error(error)
         )
         return
+    except CheckFailedDuringRun as error:
+        report.reason = describe_error(error)
+        report.failures = [report.reason]
+        return
     except Exception as error:
-        report.reason = _describe(error)
+        report.reason = describe_error(error)
         return
     if report.failures:
         report.reason = f"{len(report.failures)} expectation(s) failed"
@@ -108,12 +113,14 @@ def _context(
 ) -> RunContext:
     """The run's context; nothing starts yet (clients connect on first use)."""
     topology = scenario.topology
-    clients = ClientPool(deployer, random.Random(rng.getrandbits(64)))
+    writes = WriteLog()
+    clients = ClientPool(deployer, random.Random(rng.getrandbits(64)), writes=writes)
     observer = Observer(
         topology.names(),
         clients.node,
         interval=scenario.observer.interval,
         request_timeout=scenario.observer.request_timeout,
+        incarnation=deployer.incarnation,
     )
     return RunContext(
         topology=topology,
@@ -125,6 +132,8 @@ def _context(
         report=report,
         reporter=reporter,
         started=started,
+        writes=writes,
+        run_duration=scenario.run_duration,
     )
 
 
@@ -138,38 +147,36 @@ async def _deploy(ctx: RunContext, stack: contextlib.AsyncExitStack) -> None:
     stack.push_async_callback(ctx.observer.stop)
 
 
-async def _run_workloads(ctx: RunContext, workloads: tuple[Workload, ...]) -> None:
-    """Runs every workload at once; the first failure cancels the rest and is raised."""
-
-    async def run_one(workload: Workload) -> None:
-        try:
-            await workload.run(ctx)
-        except Exception as error:
-            raise WorkloadFailed(f"workload {workload.name}: {_describe(error)}") from error
-
-    with first_failure():
-        async with asyncio.TaskGroup() as group:
-            for workload in workloads:
-                group.create_task(run_one(workload), name=workload.name)
+async def _start_expectations(ctx: RunContext, expectations: tuple[Expectation, ...]) -> None:
+    """Every expectation begins capturing before any workload runs."""
+    await call_each(
+        ctx,
+        expectations,
+        "start",
+        lambda name, error: ExpectationFailed(
+            f"expectation {name} could not start: {describe_error(error)}"
+        ),
+    )
 
 
-async def _check_expectations(ctx: RunContext, expectations: tuple[Expectation, ...]) -> list[str]:
+async def _evaluate(ctx: RunContext, expectations: tuple[Expectation, ...]) -> list[str]:
     """Evaluates every expectation at once; returns one line per failure."""
     results = await asyncio.gather(
-        *(_check_one(ctx, expectation) for expectation in expectations), return_exceptions=True
+        *(_evaluate_one(ctx, expectation) for expectation in expectations),
+        return_exceptions=True,
     )
     failures = []
     for expectation, result in zip(expectations, results, strict=True):
         if isinstance(result, asyncio.CancelledError):
             raise result
         if isinstance(result, BaseException):
-            failures.append(f"expectation {expectation.name}: {_describe(result)}")
+            failures.append(f"expectation {expectation.name}: {describe_error(result)}")
     return failures
 
 
-async def _check_one(ctx: RunContext, expectation: Expectation) -> None:
+async def _evaluate_one(ctx: RunContext, expectation: Expectation) -> None:
     async with ctx.step(f"expect {expectation.name}"):
-        await expectation.check(ctx)
+        await expectation.evaluate(ctx)
 
 
 def _record_observations(ctx: RunContext, report: RunReport, started: float) -> None:
@@ -186,11 +193,3 @@ def _settings(scenario: Scenario) -> dict[str, Any]:
         "heartbeat_ms": settings.heartbeat_interval_ms,
         "election_ms": f"{settings.election_timeout_min_ms}-{settings.election_timeout_max_ms}",
     }
-
-
-def _describe(error: BaseException) -> str:
-    """Our own errors say what happened; anything else also needs its type."""
-    text = str(error)
-    if isinstance(error, RaftKVError) and text:
-        return text
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

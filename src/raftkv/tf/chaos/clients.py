@@ -192,6 +192,7 @@ async def _attempt(ctx: RunContext, node: str, request: _Request, timeout: float
     client = _client_of(ctx, node)
     if request.mode == "write":
         assert request.value is not None, "a write carries its value"
+        ctx.writes.attempted(request.key, request.value)  # what the invariants may see
         await client.write(
             request.key,
             request.value,

@@ -11,6 +11,7 @@ from pathlib import Path
 from raftkv.tf.context import ExpectationFailed, RunContext
 from raftkv.tf.deployer import node_id_of
 from raftkv.tf.observer import RuleBroken, WaitTimeout
+from raftkv.tf.scenario import Expectation
 from raftkv.tf.settle import Settled, settle
 
 from .checks import (
@@ -36,13 +37,13 @@ def final_state(settled: Settled) -> FinalState:
 
 
 @dataclass(frozen=True, slots=True)
-class ConvergenceCheck:
+class ConvergenceCheck(Expectation):
     """(c): after healing, a leader is agreed and every member converges on one state."""
 
     chaos: ChaosRun
     name: str = CONVERGENCE
 
-    async def check(self, ctx: RunContext) -> None:
+    async def evaluate(self, ctx: RunContext) -> None:
         try:
             result = await self._settle(ctx)
         except asyncio.CancelledError:
@@ -82,7 +83,7 @@ class ConvergenceCheck:
 
 
 @dataclass(frozen=True, slots=True)
-class HistoryCheck:
+class HistoryCheck(Expectation):
     """A check computed from the history (and final state) off the event loop."""
 
     chaos: ChaosRun
@@ -90,7 +91,7 @@ class HistoryCheck:
     compute: Callable[[ChaosRun], CheckResult]
     needs_final_state: bool = False
 
-    async def check(self, ctx: RunContext) -> None:
+    async def evaluate(self, ctx: RunContext) -> None:
         if self.needs_final_state:
             await self.chaos.wait_settled()
         try:
@@ -125,14 +126,14 @@ def local_reads(chaos: ChaosRun) -> CheckResult:
 
 
 @dataclass(frozen=True, slots=True)
-class ReportWriter:
+class ReportWriter(Expectation):
     """Writes history.json and report.html once every check has its result."""
 
     chaos: ChaosRun
     directory: Path
     name: str = "report"
 
-    async def check(self, ctx: RunContext) -> None:
+    async def evaluate(self, ctx: RunContext) -> None:
         await self.chaos.wait_checked()
         html = await write_report(ctx, self.chaos, self.directory)
         ctx.reporter.note(f"chaos report: {html}")

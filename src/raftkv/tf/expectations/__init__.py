@@ -1,5 +1,6 @@
-"""Expectations: what must hold once the workloads are done."""
+"""Expectations: what must hold during and after the run."""
 
 from .convergence import ConvergenceExpectation, missing_writes
+from .invariants import InvariantsExpectation
 
-__all__ = ["ConvergenceExpectation", "missing_writes"]
+__all__ = ["ConvergenceExpectation", "InvariantsExpectation", "missing_writes"]

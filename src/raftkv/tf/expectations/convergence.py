@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..context import ExpectationFailed, RunContext
 from ..observer import RuleBroken, WaitTimeout
+from ..scenario import Expectation
 from ..settle import Settled, settle
 
 
@@ -39,14 +40,14 @@ def missing_writes(settled: Settled, expected: Mapping[str, str], exact: bool) -
 
 
 @dataclass(frozen=True, slots=True)
-class ConvergenceExpectation:
+class ConvergenceExpectation(Expectation):
     voters: frozenset[int] | None = None
     """Default: every node of the topology."""
     exact: bool = True
     timeout: float = 15.0
     name: str = "convergence"
 
-    async def check(self, ctx: RunContext) -> None:
+    async def evaluate(self, ctx: RunContext) -> None:
         voters = self.voters if self.voters is not None else frozenset(range(ctx.topology.nodes))
         expected = dict(ctx.acknowledged)
         try:

@@ -1,5 +1,7 @@
 """Network partitions: iptables rules between local nodes' loopback addresses, or, for
-deployers that can only disconnect a container (compose), isolating one node."""
+deployers that can only disconnect a container (compose), isolating one node. Either way a
+fault counts only once a probe confirms it (a connection that no longer gets through), and a
+heal only once the probe gets through again; otherwise the run fails."""
 
 from __future__ import annotations
 
@@ -17,15 +19,19 @@ from .leader import current_leader
 from .probe import can_connect
 
 PROBE_ATTEMPTS = 3
+DISCONNECT_PROBE_ATTEMPTS = 10
 
 
 @runtime_checkable
 class Disconnecting(Protocol):
-    """Deployers that can take a node off the network (ComposeDeployer)."""
+    """Deployers that can take a node off the network (ComposeDeployer), and probe whether
+    one node reaches another."""
 
     async def disconnect_node(self, name: str) -> None: ...
 
     async def reconnect_node(self, name: str) -> None: ...
+
+    async def can_reach(self, source: str, dest: str) -> bool: ...
 
 
 def split_addr(addr: str) -> tuple[str, int]:
@@ -113,12 +119,14 @@ class DisconnectPartition:
         assert isinstance(deployer, Disconnecting), "support.py picks this only for such deployers"
         leader = variant == "isolate-leader"
         target = await current_leader(ctx) if leader else rng.choice(sorted(ctx.observer.nodes))
+        witness = _witness(ctx, target)
         self.disconnected.add(target)
         await deployer.disconnect_node(target)
         action = f"disconnect {'leader ' if leader else ''}{target}"
-        return FaultEvent(
-            "partition", action, (target,), round(ctx.elapsed(), 3), detail={"variant": variant}
-        )
+        if not await _reach_until(deployer, witness, target, reachable=False):
+            raise WorkloadFailed(f"nemesis partition: {action}: {witness} still reaches {target}")
+        detail: dict[str, object] = {"variant": variant, "confirmed_from": witness}
+        return FaultEvent("partition", action, (target,), round(ctx.elapsed(), 3), detail=detail)
 
     async def heal(self, ctx: RunContext, event: FaultEvent) -> None:
         await self.heal_all(ctx)
@@ -133,4 +141,29 @@ class DisconnectPartition:
                 raise WorkloadFailed(
                     f"nemesis partition: could not reconnect {name}: {error}"
                 ) from error
+            witness = _witness(ctx, name)
+            if not await _reach_until(deployer, witness, name, reachable=True):
+                raise WorkloadFailed(
+                    f"nemesis partition: {witness} still cannot reach {name} after reconnect"
+                )
             self.disconnected.discard(name)
+
+
+def _witness(ctx: RunContext, target: str) -> str:
+    """The node whose view confirms `target`'s partition: the first other member."""
+    others = sorted(name for name in ctx.observer.nodes if name != target)
+    if not others:
+        raise WorkloadFailed(f"nemesis partition: no other node to confirm {target}'s isolation")
+    return others[0]
+
+
+async def _reach_until(
+    deployer: Disconnecting, source: str, dest: str, *, reachable: bool
+) -> bool:
+    """Whether `source` reaching `dest` becomes `reachable` within a few probes (Docker
+    applies a network change, and its DNS, within a moment)."""
+    for _ in range(DISCONNECT_PROBE_ATTEMPTS):
+        if await deployer.can_reach(source, dest) == reachable:
+            return True
+        await asyncio.sleep(0.5)
+    return False

@@ -44,9 +44,10 @@ class PauseNemesis:
         self.paused.add(target)
         await deployer.pause_node(target)
         what = "leader " if variant == "leader" else ""
+        verb = getattr(deployer, "pause_verb", "SIGSTOP")
         detail: dict[str, object] = {"variant": variant, "min_hold_s": min_pause_s(ctx)}
         return FaultEvent(
-            "pause", f"SIGSTOP {what}{target}", (target,), round(ctx.elapsed(), 3), detail=detail
+            "pause", f"{verb} {what}{target}", (target,), round(ctx.elapsed(), 3), detail=detail
         )
 
     async def heal(self, ctx: RunContext, event: FaultEvent) -> None:

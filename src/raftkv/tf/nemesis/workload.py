@@ -23,6 +23,8 @@ class NemesisWorkload:
     as faults happen. Every fault is healed before `run` returns or is cancelled."""
 
     name = "nemesis"
+    background = True
+    """In a scenario of its own, the runner stops it when the driving workloads are done."""
 
     def __init__(
         self,

@@ -31,7 +31,8 @@ class FailoverWorkload:
     first_batch: int = 8
     second_batch: int = 8
     key_prefix: str = "raft-key"
-    restart_mode: RestartMode = "graceful"
+    restart_mode: RestartMode = "kill"
+    """kill (the seed's): SIGKILL and respawn; graceful: SIGTERM, leadership handed over."""
     write_timeout: float | None = None
     """Deadline of one write (retries included); default 3 x election max + restart time."""
     wait_timeout: float = 30.0
@@ -95,5 +96,4 @@ class FailoverWorkload:
         deadline = self.write_deadline(ctx.topology.settings)
         for index in indexes:
             key, value = f"{self.key_prefix}-{index}", f"value-{index}"
-            await writer.write(key, value, deadline=deadline)
-            ctx.acknowledged[key] = value
+            await writer.write(key, value, deadline=deadline)  # recorded in ctx.writes
