@@ -203,16 +203,43 @@ def test_new_leader_finishes_a_joint_change() -> None:
     assert status.committed_membership == status.membership
 
 
-def test_removed_node_never_campaigns() -> None:
+def test_a_removed_node_disturbs_nobody() -> None:
+    """A removed node that never learns that its removal committed may pre-campaign (it might
+    be needed, see the next test), but pre-votes move no term and the voters, in their
+    leader's lease, refuse it: the leader and every term stay as they are."""
     cluster = bootstrap([0, 1, 2])
     cluster.nodes[0].change_membership({0, 1}, retain=False)
     cluster.run(50)
     removed = cluster.nodes[2]
+    terms = [node.term for node in cluster.nodes.values()]
+    cluster.isolate(2)
+    cluster.run(1000)
+    cluster.heal()
+    cluster.run(1000)
+    assert [node.term for node in cluster.nodes.values()] == terms
+    assert cluster.leaders() == [0]
+    assert not removed.status().membership.is_member(2)
+
+
+def test_a_node_that_knows_its_removal_committed_never_campaigns() -> None:
+    cluster = bootstrap([0, 1, 2])
+    cluster.nodes[0].change_membership({0, 1}, retain=False)
+    cluster.run(50)
+    removed = cluster.nodes[2]
+    status = removed.status()
+    leader = cluster.nodes[0].status()
+    # The leader's heartbeat that tells node 2 the commit (sent before its tracker went).
+    removed.step(
+        AppendRequest(
+            leader.term, 0, 2, status.last_index, status.last_term, (), leader.commit_index, 10**6
+        )
+    )
+    cluster.process()
+    assert removed.status().commit_index == status.last_index
     term = removed.term
     cluster.isolate(2)
     cluster.run(1000)
     assert removed.term == term and removed.role is Role.FOLLOWER
-    assert not removed.status().membership.is_member(2)
 
 
 def test_elections_use_the_joint_rule() -> None:
@@ -248,3 +275,33 @@ def test_learner_without_current_config_cannot_be_promoted() -> None:
     with pytest.raises(LearnerLagging) as err:
         cluster.nodes[0].change_membership({0, 1, 2}, retain=False)
     assert err.value.lag < cluster.config.max_promote_lag
+
+
+def test_a_leader_that_appended_a_configuration_without_itself_can_still_lead() -> None:
+    """Seed 100589's stuck cluster: leader 0 of the joint {0,2} & {1,2} appends C_new {1,2}
+    and loses leadership before anyone else has it. Nodes 1 and 2 (still joint) need node 0's
+    vote for {0,2}, which it refuses, its log being longer; so node 0, a voter of the
+    committed configuration while C_new is not committed, must be able to campaign."""
+    cluster = bootstrap([0, 1, 2], voters=[0, 2])
+    leader = cluster.nodes[0]
+    leader.add_learner(1, info(1))
+    cluster.stabilize()
+    joint_index = leader.change_membership({1, 2}, retain=False)
+
+    def before_c_new(msg: object) -> bool:
+        entries = getattr(msg, "entries", ())
+        return not any(entry.index > joint_index for entry in entries)
+
+    for _ in range(50):
+        cluster.deliver(keep=before_c_new)
+        if not leader.status().membership.joint:
+            break
+    assert voters(cluster, 0) == (frozenset({1, 2}),), "leader 0 appended C_new"
+    assert all(cluster.nodes[n].status().membership.joint for n in (1, 2))
+    cluster.isolate(0)
+    cluster.run(3000)  # 0 steps down (check-quorum); 1 and 2 cannot win {0,2} without it
+    assert cluster.leaders() == []
+    cluster.heal()
+    cluster.run(5000)
+    assert len(cluster.leaders()) == 1
+    assert all(voters(cluster, n) == (frozenset({1, 2}),) for n in (1, 2))

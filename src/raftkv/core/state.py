@@ -118,9 +118,17 @@ class NodeState:
         return Role.LEARNER if self._learner else Role.FOLLOWER
 
     def can_campaign(self) -> bool:
-        """Only a voter of the effective configuration may start an election (removed nodes,
-        learners and pristine nodes never do)."""
-        return self.role is not Role.SHUTDOWN and not self.pristine and self.is_voter()
+        """A voter of the effective configuration may start an election; so may a voter of
+        the committed one while a configuration that leaves it out is not committed yet (a
+        leader that appended it and lost leadership may hold the only copy: if it never
+        campaigned and refused the others' votes, its log being longer, nobody could lead).
+        Learners, removed nodes and pristine nodes never do."""
+        if self.role is Role.SHUTDOWN or self.pristine:
+            return False
+        if self.is_voter():
+            return True
+        commit = self.log.commit_index
+        return self.mem.effective_index > commit and self.id in self.mem.at(commit)[1].voters
 
     # -- hard state ----------------------------------------------------------------------
 
