@@ -127,8 +127,8 @@ def wait_healthy(container_name: str) -> None:
         health = docker("inspect", "-f", "{{.State.Health.Status}}", container_name)
         if health == "healthy":
             return
-        assert docker("inspect", "-f", "{{.State.Status}}", container_name) == "running", (
-            docker("logs", container_name)
+        assert docker("inspect", "-f", "{{.State.Status}}", container_name) == "running", docker(
+            "logs", container_name
         )
         time.sleep(0.5)
     raise AssertionError(f"not healthy ({health}): {docker('logs', container_name)}")

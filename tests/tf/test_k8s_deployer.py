@@ -57,9 +57,7 @@ def deployer(fake_kubectl: list[str], tmp_path: Path, preserve: bool = False) ->
 async def test_deploy_restart_modes_and_cleanup(fake_kubectl: list[str], tmp_path: Path) -> None:
     async with deployer(fake_kubectl, tmp_path) as k8s:
         endpoints = await k8s.deploy(Topology(nodes=3))
-        assert [e.public_addr for e in endpoints] == [
-            f"node-{i}.raftkv:8080" for i in range(3)
-        ]
+        assert [e.public_addr for e in endpoints] == [f"node-{i}.raftkv:8080" for i in range(3)]
         addresses = [e.api_addr for e in endpoints]
         await k8s.restart_node("node-1", "graceful")
         await k8s.restart_node("node-2", "kill")

@@ -78,9 +78,7 @@ def test_statefulset_gives_each_node_a_volume_probes_and_its_config(
     assert last["node_id"] == nodes - 1
     assert last["public_addr"] == f"node-{nodes - 1}.raftkv:8080"
     assert last["data_dir"] == "/var/lib/raftkv"
-    assert last["peer_addrs"] == {
-        i: f"node-{i}.raftkv:8080" for i in range(nodes - 1)
-    }
+    assert last["peer_addrs"] == {i: f"node-{i}.raftkv:8080" for i in range(nodes - 1)}
 
 
 def test_storage_class_is_optional(tmp_path: Path) -> None:

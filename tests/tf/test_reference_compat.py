@@ -103,8 +103,18 @@ def _seen(view):
 
 @pytest.mark.parametrize(
     ("value", "on"),
-    [("1", True), ("true", True), ("TRUE", True), ("yes", True), ("Yes", True), ("0", False),
-     ("false", False), ("no", False), ("", False), ("2", False)],
+    [
+        ("1", True),
+        ("true", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("Yes", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("", False),
+        ("2", False),
+    ],
 )
 def test_switches_take_1_true_yes(monkeypatch: pytest.MonkeyPatch, value: str, on: bool) -> None:
     monkeypatch.setenv("TF_KEEP_LOGS", value)

@@ -51,7 +51,9 @@ def test_kubernetes_manifests_work_in_any_namespace(tmp_path: Path, namespace: s
     assert built.returncode == 0, built.stderr
     objects = list(yaml.safe_load_all(built.stdout))
     kinds = sorted(o["kind"] for o in objects)
-    assert kinds == sorted(["ConfigMap", "Service", "StatefulSet", *(["Namespace"] if namespace else [])])
+    assert kinds == sorted(
+        ["ConfigMap", "Service", "StatefulSet", *(["Namespace"] if namespace else [])]
+    )
     configmap = next(o for o in objects if o["kind"] == "ConfigMap")
     for i in range(3):
         config = yaml.safe_load(configmap["data"][f"node-{i}.yaml"])

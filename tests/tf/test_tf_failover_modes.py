@@ -13,7 +13,9 @@ from raftkv.tf import cli
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 
-@pytest.mark.parametrize("options", [[], ["--restart-mode", "graceful"]], ids=["default", "graceful"])
+@pytest.mark.parametrize(
+    "options", [[], ["--restart-mode", "graceful"]], ids=["default", "graceful"]
+)
 def test_basic_failover_in_each_restart_mode(options: list[str], tmp_path: Path, capsys) -> None:
     path = tmp_path / "report.json"
     code = cli.main(["basic_failover", *options, "--seed", "21", "--json", str(path)])

@@ -79,7 +79,10 @@ CASES = {
         "from 4 (at 0.10 s) to 3",
     ),
     "an applied index going back in one process": (
-        [seen("node-1", 0.1, follower(1, 2, applied=9)), seen("node-1", 0.2, follower(1, 2, applied=8))],
+        [
+            seen("node-1", 0.1, follower(1, 2, applied=9)),
+            seen("node-1", 0.2, follower(1, 2, applied=8)),
+        ],
         "monotonic term and indexes broken at 0.20 s by node-1's /state: applied index went "
         "back from 9 (at 0.10 s) to 8 in the same process",
     ),

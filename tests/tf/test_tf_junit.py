@@ -27,7 +27,10 @@ def test_every_scenario_takes_junit() -> None:
 
 def test_a_failed_run_as_junit() -> None:
     report = RunReport("demo", 7, {"nodes": 3}, deployer="local processes")
-    report.steps = [StepRecord("deploy 3 nodes", 0.0, 1.5), StepRecord("expect x", 2.0, 0.1, ok=False)]
+    report.steps = [
+        StepRecord("deploy 3 nodes", 0.0, 1.5),
+        StepRecord("expect x", 2.0, 0.1, ok=False),
+    ]
     report.reason = "1 expectation(s) failed"
     report.failures = ["expectation x: keys missing"]
     report.total_s = 2.2
@@ -83,7 +86,11 @@ def test_junit_from_the_command_line(tmp_path: Path, passes: bool) -> None:
     assert f"JUnit report: {junit}" in done.stdout
     suite = ET.parse(junit).getroot()
     assert suite.get("name") == "junit_demo" and suite.get("failures") == ("0" if passes else "2")
-    assert [c.get("name") for c in suite.iter("testcase")] == ["deploy 1 nodes", "do the work", "verdict"]
+    assert [c.get("name") for c in suite.iter("testcase")] == [
+        "deploy 1 nodes",
+        "do the work",
+        "verdict",
+    ]
 
 
 def test_a_skipped_scenario_is_a_skipped_junit_case(tmp_path: Path) -> None:

@@ -123,7 +123,11 @@ def service(
         # does not depend on how the node behaves as PID 1.
         "init": True,
         "networks": {NETWORK: {"aliases": [name]}},
-        "ports": [f"{publish_host}:{host_port}:{NODE_PORT}" if publish_host else f"{host_port}:{NODE_PORT}"],
+        "ports": [
+            f"{publish_host}:{host_port}:{NODE_PORT}"
+            if publish_host
+            else f"{host_port}:{NODE_PORT}"
+        ],
         "volumes": [
             f"{config_file}:{NODE_CONFIG_PATH}:ro",
             {"type": "volume", "source": f"data-{name}", "target": NODE_DATA_DIR},

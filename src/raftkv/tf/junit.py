@@ -20,7 +20,11 @@ VERDICT_CASE = "verdict"
 def junit_document(report: RunReport) -> ET.ElementTree:
     suite = ET.Element("testsuite", name=report.scenario, timestamp=report.started_at)
     properties = ET.SubElement(suite, "properties")
-    for name, value in {"seed": report.seed, **report.settings, "deployer": report.deployer}.items():
+    for name, value in {
+        "seed": report.seed,
+        **report.settings,
+        "deployer": report.deployer,
+    }.items():
         ET.SubElement(properties, "property", name=str(name), value=str(value))
     for step in report.steps:
         case = _case(suite, report.scenario, step.name, step.duration_s)

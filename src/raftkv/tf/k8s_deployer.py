@@ -231,9 +231,7 @@ class K8sDeployer(Deployer):
                 f"kubectl delete namespace {self.namespace}"
             )
             return
-        await self._kubectl(
-            "delete", "namespace", self.namespace, "--wait=false", namespaced=False
-        )
+        await self._kubectl("delete", "namespace", self.namespace, "--wait=false", namespaced=False)
 
     async def _save_pod_logs(self) -> None:
         for name in self._ports:

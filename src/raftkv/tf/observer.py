@@ -287,9 +287,7 @@ class Observer:
             async with asyncio.timeout(self.request_timeout):
                 state = await client.state(kv=with_kv)
         except (RaftKVError, aiohttp.ClientError, OSError, TimeoutError) as error:
-            return Observation(
-                name, time.monotonic(), None, _describe(error), with_kv, incarnation
-            )
+            return Observation(name, time.monotonic(), None, _describe(error), with_kv, incarnation)
         return Observation(name, time.monotonic(), state, None, with_kv, incarnation)
 
 

@@ -262,7 +262,9 @@ class ScenarioBuilder:
         if duplicates:
             raise ScenarioError(f"{where}: duplicate workload/expectation names {duplicates}")
         for expectation in expectations:
-            missing = [m for m in EXPECTATION_METHODS if not callable(getattr(expectation, m, None))]
+            missing = [
+                m for m in EXPECTATION_METHODS if not callable(getattr(expectation, m, None))
+            ]
             if missing:
                 raise ScenarioError(
                     f"{where}: expectation {expectation.name!r} has no {', '.join(missing)} "

@@ -49,9 +49,7 @@ async def run_workloads(ctx: RunContext, scenario: Scenario) -> None:
             background = [
                 group.create_task(_run_one(ctx, w), name=w.name) for w in scenario.background
             ]
-            driving = [
-                group.create_task(_run_one(ctx, w), name=w.name) for w in scenario.workloads
-            ]
+            driving = [group.create_task(_run_one(ctx, w), name=w.name) for w in scenario.workloads]
             if driving:
                 await asyncio.wait(driving)
             else:

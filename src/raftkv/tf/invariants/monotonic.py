@@ -49,9 +49,7 @@ class NeverGoesBack:
         if now.term < before.term:
             lost = now.term == 0 and not state.last_log_index
             why = " (it came back with no log: its durable state was lost)" if lost else ""
-            return (
-                f"term went back from {before.term} (at {before.at_s:.2f} s) to {now.term}{why}"
-            )
+            return f"term went back from {before.term} (at {before.at_s:.2f} s) to {now.term}{why}"
         if now.incarnation != before.incarnation:
             return None
         for field in ("committed", "applied"):

@@ -157,9 +157,7 @@ def _witness(ctx: RunContext, target: str) -> str:
     return others[0]
 
 
-async def _reach_until(
-    deployer: Disconnecting, source: str, dest: str, *, reachable: bool
-) -> bool:
+async def _reach_until(deployer: Disconnecting, source: str, dest: str, *, reachable: bool) -> bool:
     """Whether `source` reaching `dest` becomes `reachable` within a few probes (Docker
     applies a network change, and its DNS, within a moment)."""
     for _ in range(DISCONNECT_PROBE_ATTEMPTS):
