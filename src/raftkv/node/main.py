@@ -1,7 +1,8 @@
 """`raftkv-node --config node.yaml`: start one node.
 
-Start-up order: config, identity, recovery from disk, the core, the driver; only then the
-HTTP port opens. SIGTERM/SIGINT: a leader hands leadership over first, then the node stops
+Start-up order: config, identity (read), the data directory checked whole, recovery from
+disk, the identity created on a first start (last, so that an identity always has a log beside
+it), the core, the driver; only then the HTTP port opens. SIGTERM/SIGINT: a leader hands leadership over first, then the node stops
 its driver, flushes storage and exits 0. A config or data directory the node cannot use exits
 2 with one line naming the field.
 """
@@ -27,11 +28,14 @@ from aiohttp import web
 from raftkv.core import BootState, RaftKVError, RawNode, Role
 from raftkv.kv import STATE_FILE, StateStore, StateStoreError
 from raftkv.storage import (
+    DamagedStorage,
     DurableStore,
     Identity,
     IdentityMismatch,
     StorageError,
-    load_or_create_identity,
+    check_data_directory,
+    create_identity,
+    load_identity,
 )
 from raftkv.storage.log_store import SNAPSHOT_DIR
 
@@ -92,11 +96,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _identity(data_dir: Path, node_id: int) -> Identity:
+def _identity(data_dir: Path, node_id: int) -> Identity | None:
+    """The stored identity (None on a first start), once the directory is known whole."""
     try:
-        return load_or_create_identity(data_dir, node_id)
+        identity = load_identity(data_dir, node_id)
+        check_data_directory(data_dir, state_files=(STATE_FILE,))
     except IdentityMismatch as exc:
         raise StartupError(f"node_id: {exc}") from exc
+    except StorageError as exc:
+        raise StartupError(f"data_dir: {exc}") from exc
+    return identity
+
+
+def _create_identity(data_dir: Path, node_id: int) -> Identity:
+    try:
+        return create_identity(data_dir, node_id)
     except StorageError as exc:
         raise StartupError(f"data_dir: {exc}") from exc
 
@@ -125,7 +139,11 @@ def _open_state(
     last_index = boot.entries[-1].index if boot.entries else snapshot_index
     try:
         return files, reconcile_at_start(files, snapshot_index, last_index, snapshot_data)
-    except (DamagedState, StateStoreError, sqlite3.Error, OSError) as exc:
+    except DamagedState as exc:
+        files.close()
+        damaged = DamagedStorage(state.path, f"does not fit the log ({exc})", data_dir)
+        raise StartupError(f"data_dir: {damaged}") from exc
+    except (StateStoreError, sqlite3.Error, OSError) as exc:
         files.close()
         raise StartupError(f"data_dir: {exc}") from exc
 
@@ -140,7 +158,9 @@ def _peer_session(config: NodeConfig) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector)
 
 
-async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: logging.Logger) -> int:
+async def serve(
+    config: NodeConfig, data_dir: Path, identity: Identity | None, log: logging.Logger
+) -> int:
     """Recover, open the port, drive the core until a signal; the exit status."""
     store = _open_store(data_dir)
     try:
@@ -153,6 +173,13 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
     except StartupError:
         await store.close()
         raise
+    if identity is None:
+        try:
+            identity = _create_identity(data_dir, config.node_id)
+        except StartupError:
+            files.close()
+            await store.close()
+            raise
     boot = msgspec.structs.replace(boot, applied_index=files.store.applied_index)
     core = RawNode(config.node_id, config.core_config(), random.Random(), now_ms(), boot)
     session = _peer_session(config)
