@@ -26,6 +26,7 @@ from .wire import (
     json_encoder,
     no_leader,
     ok,
+    proposal_dropped,
     timeout,
 )
 
@@ -105,7 +106,7 @@ async def kv_write(request: web.Request) -> web.Response:
     except NotLeader:
         return await _forward(ctx, request, body, deadline)
     except ProposalDropped as exc:
-        raise no_leader(f"leadership transfer in progress: {exc}") from exc
+        raise proposal_dropped(f"the write was not proposed: {exc}") from exc
     if not result.ok:
         raise ApiFailure(409, result.error or "error", result.message)
     return ok({"previous": result.previous})

@@ -43,6 +43,13 @@ from .app import build_app
 from .config import ConfigError, NodeConfig, load_config
 from .context import NodeContext
 from .driver import Driver, now_ms
+from .http_server import (
+    PEER_CONNECTIONS,
+    BoundedSite,
+    connection_cap,
+    install_malformed_request_log,
+    raise_fd_limit,
+)
 from .logs import event, setup_logging
 from .loop_lag import LoopLagMonitor
 from .metrics import NodeMetrics
@@ -76,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config, data_dir = load_config(args.config)
+        max_connections = connection_cap(config, raise_fd_limit())
         identity = _identity(data_dir, config.node_id)
     except (ConfigError, StartupError) as exc:
         print(f"raftkv-node: {exc}", file=sys.stderr)
@@ -90,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
         uvloop.install()
     try:
-        return asyncio.run(serve(config, data_dir, identity, log))
+        return asyncio.run(serve(config, data_dir, identity, log, max_connections))
     except StartupError as exc:
         print(f"raftkv-node: {exc}", file=sys.stderr)
         return 2
@@ -153,13 +161,17 @@ def _peer_session(config: NodeConfig) -> aiohttp.ClientSession:
     change on restart); with a specific bind host, connections leave from it."""
     local = config.specific_bind_host
     connector = aiohttp.TCPConnector(
-        limit=512, ttl_dns_cache=1, local_addr=(local, 0) if local else None
+        limit=PEER_CONNECTIONS, ttl_dns_cache=1, local_addr=(local, 0) if local else None
     )
     return aiohttp.ClientSession(connector=connector)
 
 
 async def serve(
-    config: NodeConfig, data_dir: Path, identity: Identity | None, log: logging.Logger
+    config: NodeConfig,
+    data_dir: Path,
+    identity: Identity | None,
+    log: logging.Logger,
+    max_connections: int,
 ) -> int:
     """Recover, open the port, drive the core until a signal; the exit status."""
     store = _open_store(data_dir)
@@ -184,9 +196,15 @@ async def serve(
     core = RawNode(config.node_id, config.core_config(), random.Random(), now_ms(), boot)
     session = _peer_session(config)
     ctx = _assemble(config, identity, core, store, files, session, log)
-    runner = web.AppRunner(build_app(ctx), access_log=None, shutdown_timeout=0.3)
+    install_malformed_request_log(ctx.metrics)
+    runner = web.AppRunner(
+        build_app(ctx),
+        access_log=None,
+        shutdown_timeout=0.3,
+        keepalive_timeout=config.http_idle_timeout_s,
+    )
     try:
-        await _open_port(runner, config)
+        await _open_port(runner, config, ctx.metrics, max_connections)
     except StartupError:
         await runner.cleanup()
         await session.close()
@@ -212,6 +230,7 @@ async def serve(
         last_index=boot.entries[-1].index if boot.entries else 0,
         snapshot=boot.snapshot.last_index if boot.snapshot else 0,
         state=recovered,
+        max_connections=max_connections,
     )
     transport = ctx.driver.transport
     try:
@@ -258,9 +277,16 @@ def _assemble(
     return NodeContext(config, identity, driver, session, metrics)
 
 
-async def _open_port(runner: web.AppRunner, config: NodeConfig) -> None:
+async def _open_port(
+    runner: web.AppRunner, config: NodeConfig, metrics: NodeMetrics, max_connections: int
+) -> None:
     await runner.setup()
-    site = web.TCPSite(runner, config.bind_host, config.http_port, reuse_address=True)
+    bounds = {
+        "cap": max_connections,
+        "header_timeout_s": config.http_header_timeout_s,
+        "metrics": metrics,
+    }
+    site = BoundedSite(runner, config.bind_host, config.http_port, bounds)
     try:
         await site.start()
     except OSError as exc:

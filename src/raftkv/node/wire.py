@@ -129,6 +129,7 @@ class ApiFailure(Exception):
         message: str,
         *,
         indeterminate: bool = False,
+        headers: Mapping[str, str] | None = None,
         **details: Any,
     ) -> None:
         super().__init__(message)
@@ -136,6 +137,7 @@ class ApiFailure(Exception):
         self.code = code
         self.message = message
         self.indeterminate = indeterminate
+        self.headers = headers
         self.details = details
 
     def response(self) -> web.Response:
@@ -149,6 +151,7 @@ class ApiFailure(Exception):
             status=self.status,
             body=json_encoder.encode({"Err": err}),
             content_type="application/json",
+            headers=self.headers,
         )
 
 
@@ -158,6 +161,12 @@ def bad_request(message: str) -> ApiFailure:
 
 def no_leader(message: str = "no leader is known; retry later") -> ApiFailure:
     return ApiFailure(503, "no_leader", message)
+
+
+def proposal_dropped(message: str) -> ApiFailure:
+    """503: the leader refused to propose (a leadership transfer is under way); nothing was
+    proposed, so the outcome is definite and a retry (on the new leader) is safe."""
+    return ApiFailure(503, "proposal_dropped", message)
 
 
 def timeout(message: str, *, indeterminate: bool) -> ApiFailure:
