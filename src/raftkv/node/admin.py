@@ -227,7 +227,8 @@ async def transfer_leader(request: web.Request) -> web.Response:
     sees the new leader, with its id. Moving leadership to the leader itself is a no-op."""
     ctx = request.app[CTX_KEY]
     body = await read_body(request, ctx.config.max_body_bytes)
-    req = decode_body(body, TransferLeaderRequest) if body.strip() else TransferLeaderRequest()
+    empty = body.strip() in (b"", b"null")
+    req = TransferLeaderRequest() if empty else decode_body(body, TransferLeaderRequest)
     deadline = ctx.deadline(request)
     if not ctx.is_leader():
         return await forward_to_leader(ctx, request, body, deadline)

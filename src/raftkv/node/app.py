@@ -38,7 +38,7 @@ def _http_failure(exc: web.HTTPException) -> ApiFailure:
         )
     if exc.status == 413:
         return ApiFailure(413, "body_too_large", "request body too large")
-    return ApiFailure(exc.status, "bad_request" if exc.status < 500 else "error", exc.reason)
+    return ApiFailure(exc.status, "bad_request" if exc.status < 500 else "internal", exc.reason)
 
 
 @web.middleware

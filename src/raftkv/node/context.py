@@ -45,6 +45,8 @@ class NodeContext:
         raw = request.headers.get(DEADLINE_HEADER)
         if raw is not None:
             budget = min(budget, parse_deadline_ms(raw) / 1000)
+            if budget <= 0:  # nothing may start: refuse before anything is proposed
+                raise timeout(f"{DEADLINE_HEADER} is 0: no time is left", indeterminate=False)
         return asyncio.get_running_loop().time() + budget
 
     def leader_addr(self) -> tuple[int, str] | None:
