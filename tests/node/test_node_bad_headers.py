@@ -73,6 +73,13 @@ def log_position(cluster: Cluster) -> dict[int, tuple[Any, ...]]:
     return out
 
 
+def refusals(node: Any, code: str = "bad_request") -> float:
+    """How many requests the node refused with `code` (its `raftkv_api_errors_total`)."""
+    text = call(node.addr, "GET", "/metrics")[1]
+    match = re.search(rf'^raftkv_api_errors_total{{code="{code}"}} (\S+)$', text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
 def assert_still_commits(cluster: Cluster, key: str) -> None:
     key = key[:100]
     leader = cluster.leader()
@@ -100,11 +107,13 @@ def test_a_bad_deadline_header_is_a_400_and_writes_nothing(cluster: Cluster, val
     before = log_position(cluster)
     body = json.dumps({"key": "deadline", "value": "v", "serial": 1}).encode()
     for node in cluster.nodes:  # the leader, and the followers that would forward
+        counted = refusals(node)
         head = post_head("/kv/write", body, b"X-Raftkv-Deadline-Ms: " + value)
         status, answer = raw_request(node.addr, head, body)
         err = json.loads(answer)["Err"]
         assert (status, err["code"], err["indeterminate"]) == (400, "bad_request", False), err
         assert "X-Raftkv-Deadline-Ms" in err["message"]
+        assert refusals(node) == counted + 1
     assert log_position(cluster) == before
     assert call(leader.addr, "POST", "/kv/read", {"key": "deadline"}) == (
         200,
@@ -135,7 +144,9 @@ def test_a_non_utf8_authorization_header_is_a_400(cluster: Cluster, value: bytes
     before = log_position(cluster)
     body = json.dumps({"voters": [0, 1]}).encode()
     head = post_head("/admin/change-membership", body, b"Authorization: " + value)
+    counted = refusals(leader)
     status, answer = raw_request(leader.addr, head, body)
+    assert refusals(leader) == counted + 1
     err = json.loads(answer)["Err"]
     assert (status, err["code"], err["indeterminate"]) == (400, "bad_request", False), err
     assert "Authorization" in err["message"]
@@ -166,7 +177,9 @@ BAD_ADDRS = [
 def test_an_add_learner_addr_that_is_not_host_port_is_a_400(cluster: Cluster, addr: str) -> None:
     before = log_position(cluster)
     for node in cluster.nodes:  # on a follower too: refused before any forward
+        counted = refusals(node)
         status, answer = cluster.admin(node, "/admin/add-learner", {"node_id": 7, "addr": addr})
+        assert refusals(node) == counted + 1
         assert status == 400, answer
         assert answer["Err"]["code"] == "bad_request" and answer["Err"]["indeterminate"] is False
         assert answer["Err"]["message"].startswith("addr: ")
@@ -228,7 +241,9 @@ def test_a_proposal_during_a_leadership_transfer_is_a_definite_503(cluster: Clus
             )
             return answer if status == 503 else None
 
+        counted = refusals(leader, "proposal_dropped")
         answer = wait_for(dropped, 2.0, "a change refused while transferring")
+        assert refusals(leader, "proposal_dropped") > counted
         err = answer["Err"]
         assert (err["code"], err["indeterminate"]) == ("proposal_dropped", False), err
         status, answer = write(leader.addr, "during-transfer", "v", 1, client_id="dt")
