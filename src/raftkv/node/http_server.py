@@ -118,7 +118,8 @@ class _Counted(asyncio.Protocol):
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
-        return self.inner.eof_received()
+        self.inner.eof_received()
+        return None  # the transport closes itself (aiohttp's handler keeps no half-open)
 
     def pause_writing(self) -> None:
         self.inner.pause_writing()
