@@ -121,6 +121,7 @@ def test_beyond_the_cap_new_connections_are_refused_and_open_ones_served(
     wait_for(lambda: call(node.addr, "GET", "/healthz", timeout=2)[0] == 200, 10, "healthz")
     assert node.proc is not None and node.proc.poll() is None
     assert metric(node.addr, "raftkv_http_connections_refused_total") >= 195
+    assert "Too many open files" not in node.log_path.read_text()
     assert write(node.addr, "after", "v", 1, client_id="after")[0] == 200
 
 
