@@ -1,10 +1,10 @@
 """`raftkv-node --config node.yaml`: start one node.
 
 Start-up order: config, identity (read), the data directory checked whole, recovery from
-disk, the identity created on a first start (last, so that an identity always has a log beside
-it), the core, the driver; only then the HTTP port opens. SIGTERM/SIGINT: a leader hands leadership over first, then the node stops
-its driver, flushes storage and exits 0. A config or data directory the node cannot use exits
-2 with one line naming the field.
+disk, the identity created on a first start (last, so that an identity always has a log
+beside it), the core, the driver; only then the HTTP port opens. SIGTERM/SIGINT: a leader
+hands leadership over first, then the node stops its driver, flushes storage and exits 0.
+A config or data directory the node cannot use exits 2 with one line naming the field.
 """
 
 from __future__ import annotations
