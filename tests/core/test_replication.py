@@ -10,7 +10,7 @@ from raftkv.core import (
     CoreConfig,
     Entry,
     EntryKind,
-    InvariantViolation,
+    MessageRejected,
     Role,
 )
 
@@ -166,7 +166,9 @@ def test_follower_handles_reordered_and_duplicated_appends(duplicate: bool) -> N
     assert cluster.commands(1) == [b"a0", b"a1", b"a2"]
 
 
-def test_truncating_committed_entry_is_an_invariant_violation() -> None:
+def test_append_conflicting_with_a_committed_entry_is_refused() -> None:
+    """No correct leader holds another term at a committed index: the append is refused
+    before anything changes (the follower's own truncation check stays an invariant)."""
     cluster = bootstrap([0, 1])
     status = cluster.nodes[1].status()
     bad = AppendRequest(
@@ -179,14 +181,17 @@ def test_truncating_committed_entry_is_an_invariant_violation() -> None:
         leader_commit=0,
         seq=1,
     )
-    with pytest.raises(InvariantViolation):
+    with pytest.raises(MessageRejected) as refused:
         cluster.nodes[1].step(bad)
+    assert refused.value.reason == "conflicts_with_commit"
+    assert cluster.nodes[1].status() == status
+    assert not cluster.nodes[1].has_ready()
 
 
 def test_append_response_from_unknown_node_is_ignored() -> None:
     cluster = bootstrap([0, 1])
     leader = cluster.nodes[0]
-    leader.step(AppendResponse(term=1, frm=7, to=0, success=True, match_index=99, seq=1))
+    leader.step(AppendResponse(term=1, frm=7, to=0, success=True, match_index=1, seq=1))
     assert 7 not in leader.status().progress
 
 

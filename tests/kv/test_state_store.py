@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from raftkv.core import Entry, EntryKind
+from raftkv.core import Entry, EntryKind, Membership, NodeInfo
+from raftkv.core.membership import encode_membership
 from raftkv.kv import KvStateMachine, Put, StateStore, StateStoreError, encode_command
 from raftkv.kv.state_files import (
     SnapshotInvalid,
@@ -171,3 +172,48 @@ def test_a_failed_apply_is_final_and_leaves_the_last_commit(tmp_path: Path) -> N
     assert (store.applied_index, store.get("k")) == (1, "v")  # back at the last commit
     with pytest.raises(StateStoreError, match="an earlier apply failed"):
         store.apply_entries([command(3, "x", "y", "c", 3)])
+
+
+def membership_entry(index: int, max_sessions: int) -> Entry:
+    nodes = {1: NodeInfo(addr="127.0.0.1:1", storage_id="s1")}
+    membership = Membership((frozenset({1}),), nodes, "c", max_sessions=max_sessions)
+    return Entry(1, index, EntryKind.MEMBERSHIP, encode_membership(membership))
+
+
+def test_the_clusters_max_sessions_wins_over_the_nodes_config(tmp_path: Path) -> None:
+    """Two stores configured differently evict alike once the cluster fixed its value, and
+    the value survives a restart (it is replicated state, in the meta row)."""
+    history = [membership_entry(1, 2)] + [
+        command(index, f"k{index}", "v", f"client-{index}", 1) for index in range(2, 6)
+    ]
+    stores = [
+        StateStore(tmp_path / f"{name}.sqlite3", max_sessions=configured)
+        for name, configured in (("small", 1), ("large", 100))
+    ]
+    for each in stores:
+        each.apply_entries(history)
+        each.commit()
+    assert [s.session_count() for s in stores] == [2, 2]
+    assert stores[0].digest.value == stores[1].digest.value
+    stores[0].close()
+    reopened = StateStore(tmp_path / "small.sqlite3", max_sessions=1)
+    assert (reopened.cluster_max_sessions, reopened.max_sessions) == (2, 2)
+
+
+def test_a_file_of_the_first_schema_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 0), schema_version INTEGER NOT"
+        " NULL, applied_index INTEGER NOT NULL, digest INTEGER NOT NULL, keys INTEGER NOT NULL,"
+        " sessions INTEGER NOT NULL, value_bytes INTEGER NOT NULL)"
+    )
+    conn.execute("INSERT INTO meta VALUES (0, 1, 7, 0, 0, 0, 0)")
+    conn.commit()
+    conn.close()
+    migrated = StateStore(path, max_sessions=5)
+    assert (migrated.applied_index, migrated.cluster_max_sessions, migrated.max_sessions) == (
+        7,
+        0,
+        5,
+    )

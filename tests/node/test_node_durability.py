@@ -129,6 +129,9 @@ class ShimNetwork:
             def send(self, msg: Message) -> None:
                 network.send(node_id, msg)
 
+            def forget_unaddressable(self) -> None:
+                """Every node of this network is reachable."""
+
         return Sender()
 
     def send(self, sender: int, msg: Message) -> None:

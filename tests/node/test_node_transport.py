@@ -26,6 +26,7 @@ from raftkv.core import (
 from raftkv.kv import StateStore
 from raftkv.kv.state_files import StateFile, copy_state
 from raftkv.node.driver import DriverStats
+from raftkv.node.peer_rejections import PeerRejections
 from raftkv.node.raft_routes import SnapshotReceiver
 from raftkv.node.state_snapshots import SnapshotToSend, StateFiles, token_install_name
 from raftkv.node.transport import PeerBook, PeerTransport
@@ -198,7 +199,16 @@ async def test_a_snapshot_travels_in_chunks_and_is_verified_on_arrival(
 def receiver_in(directory: Path) -> SnapshotReceiver:
     directory.mkdir(parents=True, exist_ok=True)
     files = StateFiles(StateStore(directory / "state.sqlite3"), directory)
-    return SnapshotReceiver(files, logging.getLogger("t"), DriverStats())
+    log = logging.getLogger("t")
+    return SnapshotReceiver(
+        files,
+        log,
+        DriverStats(),
+        PeerRejections(log),
+        max_bytes=1 << 30,
+        term=lambda: 0,
+        members=lambda: {1},
+    )
 
 
 async def test_a_damaged_snapshot_is_refused_and_counted(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from .errors import (
     LearnerLagging,
     LearnerNotFound,
     MembershipChangeInProgress,
+    MessageRejected,
     NotInitialized,
     NotLeader,
     ProposalDropped,
@@ -29,6 +30,7 @@ from .messages import (
     VoteRequest,
     VoteResponse,
 )
+from .peer_input import MAX_INDEX, MAX_TERM
 from .plan import (
     PRODUCTION,
     Advance,
@@ -62,6 +64,8 @@ from .types import (
 
 __all__ = [
     "EMPTY_MEMBERSHIP",
+    "MAX_INDEX",
+    "MAX_TERM",
     "PRODUCTION",
     "Advance",
     "AlreadyInitialized",
@@ -86,6 +90,7 @@ __all__ = [
     "Membership",
     "MembershipChangeInProgress",
     "Message",
+    "MessageRejected",
     "NodeId",
     "NodeInfo",
     "NotInitialized",

@@ -62,5 +62,14 @@ class Compacted(RaftKVError):
     """The requested log index was compacted into a snapshot."""
 
 
+class MessageRejected(RaftKVError):
+    """A peer's message no correct peer sends (see `peer_input`); nothing was changed.
+    `reason` is a short label (metrics count by it)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
 class InvariantViolation(AssertionError):
     """A bug in the core: state that must never exist. Never caught."""

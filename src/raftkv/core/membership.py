@@ -41,7 +41,7 @@ def with_node(membership: Membership, node_id: NodeId, info: NodeInfo) -> Member
     """Add a learner, or update a member's address."""
     nodes = dict(membership.nodes)
     nodes[node_id] = info
-    new = Membership(membership.configs, nodes, membership.cluster_id, membership.retain)
+    new = msgspec.structs.replace(membership, nodes=nodes)
     check_invariants(new)
     return new
 
@@ -50,8 +50,11 @@ def joint(membership: Membership, voters: frozenset[NodeId], retain: bool) -> Me
     """C_old,new from a uniform configuration."""
     if membership.joint:
         raise InvariantViolation("a joint change started from a joint configuration")
-    new = Membership(
-        (membership.configs[0], voters), dict(membership.nodes), membership.cluster_id, retain
+    new = msgspec.structs.replace(
+        membership,
+        configs=(membership.configs[0], voters),
+        nodes=dict(membership.nodes),
+        retain=retain,
     )
     check_invariants(new)
     return new
@@ -66,7 +69,7 @@ def final(membership: Membership) -> Membership:
     if not membership.retain:
         for removed in membership.configs[0] - new_voters:
             del nodes[removed]
-    new = Membership((new_voters,), nodes, membership.cluster_id)
+    new = msgspec.structs.replace(membership, configs=(new_voters,), nodes=nodes, retain=False)
     check_invariants(new)
     return new
 

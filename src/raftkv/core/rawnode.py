@@ -7,9 +7,25 @@ from __future__ import annotations
 
 import random
 
-from . import election, follower, read_index, reconfig, replication, roles, snapshot, transfer
+from . import (
+    election,
+    follower,
+    peer_input,
+    read_index,
+    reconfig,
+    replication,
+    roles,
+    snapshot,
+    transfer,
+)
 from .config import CoreConfig
-from .errors import AlreadyInitialized, InvariantViolation, NotLeader, ProposalDropped
+from .errors import (
+    AlreadyInitialized,
+    InvariantViolation,
+    MessageRejected,
+    NotLeader,
+    ProposalDropped,
+)
 from .log import RaftLog
 from .membership import check_invariants, decode_membership, encode_membership
 from .messages import (
@@ -157,10 +173,14 @@ class RawNode:
             election.tick_election(st)
 
     def step(self, msg: Message) -> None:
-        """Handle a message from another node (terms first, then by kind)."""
+        """Handle a message from another node (terms first, then by kind); `MessageRejected`
+        if no correct peer could have sent it (see `peer_input`): then nothing changed."""
         st = self._st
         if st.role is Role.SHUTDOWN or msg.to != st.id or msg.frm == st.id:
             return
+        reason = peer_input.refusal(st, msg)
+        if reason is not None:
+            raise MessageRejected(reason, msg.describe())
         if msg.term > st.term:
             if not _keeps_term(msg):
                 leader = msg.frm if isinstance(msg, AppendRequest | SnapshotRequest) else None
@@ -175,12 +195,15 @@ class RawNode:
         `election.connection_lost`); True when this follower will campaign early."""
         return election.connection_lost(self._st, peer)
 
-    def initialize(self, info: NodeInfo, cluster_id: str) -> int:
-        """Create the cluster {self}: the membership entry at index 1 (term 1), then lead."""
+    def initialize(self, info: NodeInfo, cluster_id: str, max_sessions: int = 0) -> int:
+        """Create the cluster {self}: the membership entry at index 1 (term 1), then lead.
+        `max_sessions` is fixed for the cluster's life (see `Membership.max_sessions`)."""
         st = self._st
         if st.term != 0 or st.log.last_index != 0 or not st.pristine or st.snapshot_meta:
             raise AlreadyInitialized("this node already has Raft state")
-        membership = Membership((frozenset({st.id}),), {st.id: info}, cluster_id)
+        membership = Membership(
+            (frozenset({st.id}),), {st.id: info}, cluster_id, max_sessions=max_sessions
+        )
         check_invariants(membership)
         st.set_term(1)
         st.set_vote(st.id)

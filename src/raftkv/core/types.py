@@ -72,6 +72,10 @@ class Membership(msgspec.Struct, frozen=True):
     retain: bool = False
     """Only while joint: whether the voters that C_new removes stay on as learners when the
     leader appends C_new (a new leader finishing the change must know it too)."""
+    max_sessions: int = 0
+    """Client sessions the state machine keeps: fixed when the cluster is created and carried
+    by every later configuration, so every replica evicts the same ones (0: a cluster created
+    before it was replicated, where each node's config still decides)."""
 
     @property
     def joint(self) -> bool:

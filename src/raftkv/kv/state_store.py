@@ -28,6 +28,7 @@ from pathlib import Path
 
 import msgspec
 
+from raftkv.core.membership import decode_membership
 from raftkv.core.types import Entry, EntryKind
 
 from .commands import Put, decode_command
@@ -36,7 +37,8 @@ from .sessions import KvResult, Session, apply_put
 from .state_machine import DEFAULT_MAX_SESSIONS, Applied
 
 STATE_FILE = "state.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: the meta row holds the cluster's `max_sessions` (files of version 1 are migrated)."""
 COMMIT_EVERY_S = 0.05
 COMMIT_EVERY_ENTRIES = 5000
 """Apply batches share one transaction, committed at most this late (a commit writes whole
@@ -53,9 +55,25 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS sessions_by_last_index ON sessions (last_index)",
     "CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 0),"
     " schema_version INTEGER NOT NULL, applied_index INTEGER NOT NULL, digest INTEGER NOT NULL,"
-    " keys INTEGER NOT NULL, sessions INTEGER NOT NULL, value_bytes INTEGER NOT NULL)",
+    " keys INTEGER NOT NULL, sessions INTEGER NOT NULL, value_bytes INTEGER NOT NULL,"
+    " max_sessions INTEGER NOT NULL DEFAULT 0)",
 )
-META_FIELDS = ("schema_version", "applied_index", "digest", "keys", "sessions", "value_bytes")
+META_FIELDS = (
+    "schema_version",
+    "applied_index",
+    "digest",
+    "keys",
+    "sessions",
+    "value_bytes",
+    "max_sessions",
+)
+# Upserts update a row in place: INSERT OR REPLACE deletes it and inserts it again, which also
+# rewrites its index entries (measured: 4% fewer instructions per write with 1,000 hot keys).
+_PUT_VALUE = "INSERT INTO kv VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+_PUT_SESSION = (
+    "INSERT INTO sessions VALUES (?, ?, ?) ON CONFLICT (client)"
+    " DO UPDATE SET last_index = excluded.last_index, session = excluded.session"
+)
 _session_encoder = msgspec.msgpack.Encoder()
 _session_decoder = msgspec.msgpack.Decoder(Session)
 _SIGNED = 1 << 63
@@ -126,7 +144,11 @@ class StateStore:
         cache_bytes: int = 32 << 20,
     ) -> None:
         self.path = path
-        self.max_sessions = max_sessions
+        self.configured_max_sessions = max_sessions
+        """This node's config; it decides only while the cluster fixed none (see
+        `Membership.max_sessions`)."""
+        self.cluster_max_sessions = 0
+        """Replicated: applied from the configuration entries."""
         self.cache_bytes = cache_bytes
         self._batch: _Batch | None = None
         self.failure: BaseException | None = None
@@ -149,8 +171,9 @@ class StateStore:
             conn.execute("BEGIN IMMEDIATE")
             for statement in SCHEMA:
                 conn.execute(statement)
+            _migrate(conn)
             conn.execute(
-                "INSERT OR IGNORE INTO meta VALUES (0, ?, 0, 0, 0, 0, 0)", (SCHEMA_VERSION,)
+                "INSERT OR IGNORE INTO meta VALUES (0, ?, 0, 0, 0, 0, 0, 0)", (SCHEMA_VERSION,)
             )
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -268,10 +291,10 @@ class StateStore:
 
     def _flush(self, batch: _Batch) -> None:
         rows = list(batch.new_values.items())
-        _execute_rows(self._conn, "INSERT OR REPLACE INTO kv VALUES (?, ?)", rows)
+        _execute_rows(self._conn, _PUT_VALUE, rows)
         batch.new_values.clear()
         sessions = [(client, index, raw) for client, (index, raw) in batch.new_sessions.items()]
-        _execute_rows(self._conn, "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)", sessions)
+        _execute_rows(self._conn, _PUT_SESSION, sessions)
         batch.new_sessions.clear()
 
     # -- writes --------------------------------------------------------------------------------
@@ -351,6 +374,8 @@ class StateStore:
                     result: KvResult | None = None
                     if cmd is not None:
                         result = apply_put(self, self.digest, entry.index, cmd, self.max_sessions)
+                    elif entry.kind is EntryKind.MEMBERSHIP:
+                        self._apply_membership(entry)
                     applied.append((entry, result))
                 self._flush(batch)
                 self.applied_index = fresh[-1].index
@@ -364,16 +389,26 @@ class StateStore:
             self.commit()
         return applied
 
+    @property
+    def max_sessions(self) -> int:
+        return self.cluster_max_sessions or self.configured_max_sessions
+
+    def _apply_membership(self, entry: Entry) -> None:
+        fixed = decode_membership(entry.data).max_sessions
+        if fixed:
+            self.cluster_max_sessions = fixed
+
     def _write_meta(self) -> None:
         self._conn.execute(
-            "UPDATE meta SET applied_index=?, digest=?, keys=?, sessions=?, value_bytes=?"
-            " WHERE id = 0",
+            "UPDATE meta SET applied_index=?, digest=?, keys=?, sessions=?, value_bytes=?,"
+            " max_sessions=? WHERE id = 0",
             (
                 self.applied_index,
                 to_signed(self.digest.value),
                 self.key_count,
                 self._session_count,
                 self.value_bytes,
+                self.cluster_max_sessions,
             ),
         )
 
@@ -384,6 +419,15 @@ class StateStore:
         self.key_count = meta["keys"]
         self.value_bytes = meta["value_bytes"]
         self._session_count = meta["sessions"]
+        self.cluster_max_sessions = meta["max_sessions"]
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a file of an older schema to this one (inside the caller's transaction)."""
+    row = conn.execute("SELECT schema_version FROM meta WHERE id = 0").fetchone()
+    if row is not None and row[0] == 1:
+        conn.execute("ALTER TABLE meta ADD COLUMN max_sessions INTEGER NOT NULL DEFAULT 0")
+        conn.execute("UPDATE meta SET schema_version = ? WHERE id = 0", (SCHEMA_VERSION,))
 
 
 @functools.cache

@@ -88,7 +88,10 @@ async def init(request: web.Request) -> web.Response:
     info = NodeInfo(addr=ctx.config.public_addr, storage_id=ctx.identity.storage_id)
     cluster_id = uuid.uuid4().hex
     try:
-        index = await ctx.driver.call(lambda core: core.initialize(info, cluster_id))
+        max_sessions = ctx.config.max_sessions  # fixed for the cluster from now on
+        index = await ctx.driver.call(
+            lambda core: core.initialize(info, cluster_id, max_sessions=max_sessions)
+        )
     except ProposalDropped as exc:
         raise core_failure(exc) from exc
     except AlreadyInitialized as exc:

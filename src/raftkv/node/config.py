@@ -62,6 +62,9 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
     state_kv_max_keys: Annotated[int, msgspec.Meta(ge=0)] = 10_000
     """`/state` includes `kv` only up to this many keys (and 16 MiB of values); beyond, read
     the state with `GET /kv/scan`."""
+    max_snapshot_mb: Annotated[int, msgspec.Meta(ge=1)] = 65536
+    """Largest snapshot this node accepts from a leader (announced before the first chunk;
+    a larger one is refused, counted and logged)."""
     max_promote_lag: Annotated[int, msgspec.Meta(ge=0)] = 1000
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

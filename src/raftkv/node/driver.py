@@ -32,6 +32,7 @@ from raftkv.core import (
     InstallState,
     Membership,
     Message,
+    MessageRejected,
     NodeInfo,
     NoteSoftState,
     Persist,
@@ -48,6 +49,7 @@ from raftkv.kv import KvResult, StateStore
 from raftkv.storage import DurableStore
 
 from .logs import event
+from .peer_rejections import PeerRejections
 from .state_snapshots import SnapshotToSend, StateFiles
 from .transport import PeerBook, PeerTransport
 from .waiters import ProposalWaiters, ReadWaiters
@@ -101,6 +103,7 @@ class Driver:
         self.peers = peers
         self.log = log
         self.stats = DriverStats()
+        self.rejections = PeerRejections(log)
         self.proposals = ProposalWaiters()
         self.reads = ReadWaiters()
         status = core.status()
@@ -244,8 +247,11 @@ class Driver:
         for item in inbox:
             if callable(item):
                 item(core)
-            else:
+                continue
+            try:
                 core.step(item)
+            except MessageRejected as refused:
+                self.rejections.refused(refused.reason, item.frm, item.describe())
 
     def _tick_if_due(self) -> None:
         now = now_ms()
@@ -334,9 +340,8 @@ class Driver:
         membership: Membership = self.core.status().membership
         nodes: dict[int, NodeInfo] = dict(membership.nodes)
         nodes.pop(self.node_id, None)
-        self.peers.members = nodes
-        if membership.cluster_id:
-            self.peers.cluster_id = membership.cluster_id
+        self.peers.set_members(nodes, membership.cluster_id)
+        self.transport.forget_unaddressable()
 
     # --- admin watchers -------------------------------------------------------------------
 

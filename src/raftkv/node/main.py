@@ -232,6 +232,16 @@ async def serve(
         state=recovered,
         max_connections=max_connections,
     )
+    fixed = files.store.cluster_max_sessions
+    if fixed and fixed != config.max_sessions:
+        event(
+            log,
+            "max_sessions in the config differs from the cluster's, fixed when it was created;"
+            " the cluster's applies (every replica must evict the same sessions)",
+            logging.WARNING,
+            config=config.max_sessions,
+            cluster=fixed,
+        )
     transport = ctx.driver.transport
     try:
         return await _run_until_signal(ctx, driver_task, runner, transport, session, store)

@@ -101,6 +101,14 @@ class _DriverCollector(Collector):
         yield peer_up
         for name, value in asdict(driver.stats).items():
             yield CounterMetricFamily(f"raftkv_{name}", f"Driver counter {name}", value=value)
+        rejected = CounterMetricFamily(
+            "raftkv_peer_messages_rejected",
+            "Peer messages refused before they changed anything, by reason",
+            labels=["reason"],
+        )
+        for reason, count in sorted(driver.rejections.counts.items()):
+            rejected.add_metric([reason], count)
+        yield rejected
         for name, value in driver.store.stats.items():
             yield CounterMetricFamily(
                 f"raftkv_store_{name}", f"Storage counter {name}", value=value

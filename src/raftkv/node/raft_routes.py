@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -21,13 +23,27 @@ from typing import BinaryIO
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from raftkv.core import Message, SnapshotRequest
+from raftkv.core import (
+    AppendRequest,
+    AppendResponse,
+    EntryKind,
+    Message,
+    ReadIndexRequest,
+    ReadIndexResponse,
+    SnapshotRequest,
+    SnapshotResponse,
+    VoteResponse,
+)
+from raftkv.kv.commands import decode_command
 from raftkv.kv.state_files import SnapshotInvalid, fsync_path, verify_state_file
 
+from .config import MIB
 from .context import CTX_KEY, NodeContext, read_body
 from .driver import DriverStats
 from .logs import event
+from .peer_rejections import PeerRejections
 from .state_snapshots import StateFiles, install_token
+from .transport import PeerBook
 from .wire import (
     STREAM_CLOSE_S,
     STREAM_PATH,
@@ -50,34 +66,99 @@ CLOSE_MISADDRESSED = 4409
 """WebSocket close code (application range) for a frame failing `check_envelope`."""
 
 
+class PeerRefusal(Exception):
+    """A peer message refused at the boundary (counted; the core never sees it)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+SNAPSHOT_IDLE_S = 300.0
+"""A transfer that received no chunk for this long is dropped (its file removed)."""
+MAX_TRANSFERS = 4
+"""Transfers received at once; beyond it a non-member's is dropped for a member's, and a
+non-member's new one is refused."""
+
+
 @dataclass
 class _Transfer:
     key: tuple[int, int, int, int, str]
     file: BinaryIO
     received: int = 0
+    active_at: float = 0.0
 
 
 class SnapshotReceiver:
     """Writes chunked snapshots to a file per sender (`recv-<peer>.part`), one transfer per
-    sender at a time; a complete file is verified before the core ever hears of it."""
+    sender at a time, at most `MAX_TRANSFERS` at once, none announced larger than
+    `max_bytes` and none from a term older than this node's; a complete file is verified
+    before the core ever hears of it."""
 
-    def __init__(self, files: StateFiles, log: logging.Logger, stats: DriverStats) -> None:
+    def __init__(
+        self,
+        files: StateFiles,
+        log: logging.Logger,
+        stats: DriverStats,
+        rejections: PeerRejections,
+        *,
+        max_bytes: int,
+        term: Callable[[], int],
+        members: Callable[[], Container[int]],
+    ) -> None:
         self._files = files
         self._log = log
         self._stats = stats
+        self._rejections = rejections
+        self._max_bytes = max_bytes
+        self._term = term
+        self._members = members
         self._partial: dict[int, _Transfer] = {}
+
+    def _refuse(self, env: PeerEnvelope, reason: str, message: str) -> PeerRefusal:
+        self._drop(env.frm)
+        self._rejections.refused(reason, env.frm, message)
+        return PeerRefusal(reason, message)
+
+    def _admit(self, env: PeerEnvelope, msg: SnapshotRequest) -> None:
+        """Checks before a transfer's first byte is written."""
+        if env.chunk_total > self._max_bytes:
+            raise self._refuse(
+                env,
+                "snapshot_too_large",
+                f"a snapshot of {env.chunk_total} bytes is over max_snapshot_mb",
+            )
+        term = self._term()
+        if msg.term < term:
+            raise self._refuse(
+                env,
+                "stale_term",
+                f"snapshot of term {msg.term}, this node is at {term}",
+            )
+        now = time.monotonic()
+        for sender, transfer in list(self._partial.items()):
+            if now - transfer.active_at > SNAPSHOT_IDLE_S:
+                self._drop(sender)
+        self._drop(env.frm)
+        if len(self._partial) >= MAX_TRANSFERS:
+            members = self._members()
+            strangers = [p for p in self._partial if p not in members]
+            if env.frm not in members or not strangers:
+                raise self._refuse(env, "too_many_transfers", "too many snapshot transfers")
+            self._drop(min(strangers, key=lambda p: self._partial[p].active_at))
 
     async def add(self, env: PeerEnvelope, msg: SnapshotRequest) -> SnapshotRequest | None:
         """The request to step once its last chunk arrived and verified, else None."""
         key = (msg.term, msg.meta.last_index, msg.seq, env.chunk_total, env.snapshot_sha256)
         if env.chunk_offset == 0:
-            self._drop(env.frm)
+            self._admit(env, msg)
             path = self._part_path(env.frm)
             self._partial[env.frm] = _Transfer(key, await asyncio.to_thread(path.open, "wb"))
         transfer = self._partial.get(env.frm)
         if transfer is None or transfer.key != key or transfer.received != env.chunk_offset:
             self._drop(env.frm)
             raise bad_request(f"snapshot chunk at offset {env.chunk_offset} is out of order")
+        transfer.active_at = time.monotonic()
         await asyncio.to_thread(transfer.file.write, msg.data)
         transfer.received += len(msg.data)
         if transfer.received < env.chunk_total:
@@ -109,6 +190,7 @@ class SnapshotReceiver:
         transfer = self._partial.pop(sender, None)
         if transfer is not None:
             transfer.file.close()
+            self._part_path(sender).unlink(missing_ok=True)
 
 
 def _seal(file: BinaryIO, part: Path, index: int, sha256: str, dest: Path) -> None:
@@ -155,23 +237,54 @@ async def raft_message(request: web.Request) -> web.Response:
         env = envelope_decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise bad_request(f"invalid peer envelope: {exc}") from exc
-    msg = accept_envelope(ctx, env)
-    if isinstance(msg, SnapshotRequest) and env.chunk_total >= 0:
-        assembled = await request.app[RECEIVER_KEY].add(env, msg)
-        if assembled is None:
-            return web.Response(status=200)
-        msg = assembled
+    try:
+        msg = accept_envelope(ctx, env)
+        if isinstance(msg, SnapshotRequest) and env.chunk_total >= 0:
+            assembled = await request.app[RECEIVER_KEY].add(env, msg)
+            if assembled is None:
+                return web.Response(status=200)
+            msg = assembled
+    except PeerRefusal as refusal:
+        raise bad_request(f"peer message refused ({refusal.reason}): {refusal}") from refusal
     ctx.driver.step(msg)
     return web.Response(status=200)
 
 
+_RESPONSES = (VoteResponse, AppendResponse, SnapshotResponse, ReadIndexRequest, ReadIndexResponse)
+"""Kinds only a member sends (answers to this node, or a follower's read); requests may come
+from a leader this node does not know yet (its membership entry is still on the way)."""
+
+
 def accept_envelope(ctx: NodeContext, env: PeerEnvelope) -> Message:
-    """The envelope's message once it passed `check_envelope`; the sender's address noted."""
+    """The envelope's message once it passed `check_envelope` and `_refusal`; a pristine
+    node notes a leader's announced address (the only time one is used)."""
     if env.msg is None:
         raise bad_request("peer envelope carries no message")
     check_envelope(ctx, env)
-    ctx.driver.peers.heard_from(env.frm, env.from_addr)
-    return env.msg
+    msg = env.msg
+    peers = ctx.driver.peers
+    reason = _refusal(peers, env, msg)
+    if reason is not None:
+        ctx.driver.rejections.refused(reason[0], env.frm, f"{reason[1]}: {msg.describe()}")
+        raise PeerRefusal(*reason)
+    if isinstance(msg, AppendRequest | SnapshotRequest):
+        peers.heard_from(env.frm, env.from_addr)
+    return msg
+
+
+def _refusal(peers: PeerBook, env: PeerEnvelope, msg: Message) -> tuple[str, str] | None:
+    if msg.frm != env.frm:
+        return "sender_mismatch", f"envelope from {env.frm} carries a message from {msg.frm}"
+    if isinstance(msg, _RESPONSES) and not peers.pristine and env.frm not in peers.members:
+        return "unknown_sender", f"node {env.frm} is not a member"
+    if isinstance(msg, AppendRequest):
+        for entry in msg.entries:
+            if entry.kind is EntryKind.COMMAND:
+                try:
+                    decode_command(entry.data)
+                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                    return "bad_command", f"entry {entry.index} is not a command: {exc}"
+    return None
 
 
 async def raft_stream(request: web.Request) -> web.WebSocketResponse:
@@ -232,7 +345,13 @@ def _frame_messages(ctx: NodeContext, data: bytes) -> list[Message]:
         raise bad_request(f"invalid peer stream frame: {exc}") from exc
     if any(env.chunk_total >= 0 for env in envelopes):
         raise bad_request("snapshot chunks travel on /raft/snapshot, not on the stream")
-    return [accept_envelope(ctx, env) for env in envelopes]
+    accepted = []
+    for env in envelopes:
+        try:
+            accepted.append(accept_envelope(ctx, env))
+        except PeerRefusal:
+            continue  # counted; the stream's other messages are the peer's own business
+    return accepted
 
 
 async def _refuse(ctx: NodeContext, stream: web.WebSocketResponse, code: int, reason: str) -> None:
@@ -266,7 +385,15 @@ RECEIVER_KEY = web.AppKey("raftkv_snapshot_receiver", SnapshotReceiver)
 
 def add_raft_routes(app: web.Application, ctx: NodeContext) -> None:
     driver = ctx.driver
-    app[RECEIVER_KEY] = SnapshotReceiver(driver.files, driver.log, driver.stats)
+    app[RECEIVER_KEY] = SnapshotReceiver(
+        driver.files,
+        driver.log,
+        driver.stats,
+        driver.rejections,
+        max_bytes=ctx.config.max_snapshot_mb * MIB,
+        term=lambda: driver.term,
+        members=lambda: driver.peers.members,
+    )
     app[STREAMS_KEY] = set()
     app.on_shutdown.append(close_streams)
     app.router.add_get(STREAM_PATH, raft_stream)

@@ -64,23 +64,38 @@ def raft_path(msg: Message) -> str:
 @dataclass
 class PeerBook:
     """Where peers are and which storage incarnation each is: the replicated membership
-    first, then the config's `peer_addrs`."""
+    first, then the config's `peer_addrs`. An address a sender announces in its envelope is
+    used only while this node knows no membership (a pristine node answering the leader that
+    is adding it); once it knows one, announced addresses are forgotten and never dialled."""
 
     static_addrs: dict[int, str]
     members: dict[int, NodeInfo] = field(default_factory=dict)
     cluster_id: str = ""
     heard_addrs: dict[int, str] = field(default_factory=dict)
-    """Addresses senders announced in their envelopes; used only when nothing else is known."""
+
+    @property
+    def pristine(self) -> bool:
+        return not self.members and not self.cluster_id
 
     def addr(self, node_id: int) -> str | None:
         info = self.members.get(node_id)
         if info is not None:
             return info.addr
-        return self.static_addrs.get(node_id) or self.heard_addrs.get(node_id)
+        if node_id in self.static_addrs:
+            return self.static_addrs[node_id]
+        return self.heard_addrs.get(node_id) if self.pristine else None
 
     def heard_from(self, node_id: int, addr: str) -> None:
-        if addr:
+        """The address a leader announced while this node is pristine."""
+        if addr and self.pristine:
             self.heard_addrs[node_id] = addr
+
+    def set_members(self, members: dict[int, NodeInfo], cluster_id: str) -> None:
+        self.members = members
+        if cluster_id:
+            self.cluster_id = cluster_id
+        if not self.pristine:
+            self.heard_addrs.clear()
 
     def storage_id(self, node_id: int) -> str:
         info = self.members.get(node_id)
@@ -324,19 +339,34 @@ class PeerTransport:
         self.request_timeout_s = request_timeout_s
         self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
         self._senders: dict[int, PeerSender] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self.unaddressable_messages = 0
+        """Messages dropped because their addressee has no address (not a member)."""
 
     def peers_up(self) -> dict[int, bool]:
         """Each peer messages were sent to, and whether the last delivery worked."""
         return {peer: sender.up for peer, sender in sorted(self._senders.items())}
 
     def send(self, msg: Message) -> None:
+        """Queue `msg` for its peer; dropped if the peer has no address (no sender, no metric
+        series: only members and configured peers get them)."""
         sender = self._senders.get(msg.to)
         if sender is None:
+            if self.peers.addr(msg.to) is None:
+                self.unaddressable_messages += 1
+                return
             sender = self._senders[msg.to] = PeerSender(self, msg.to)
         sender.enqueue(msg)
 
+    def forget_unaddressable(self) -> None:
+        """Close the senders of peers that have no address any more (a member that left)."""
+        for peer in [p for p in self._senders if self.peers.addr(p) is None]:
+            task = asyncio.create_task(self._senders.pop(peer).close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
     async def close(self) -> None:
-        await asyncio.gather(*(s.close() for s in self._senders.values()))
+        await asyncio.gather(*(s.close() for s in self._senders.values()), *self._closing)
         self._senders.clear()
 
     async def deliver(self, peer_id: int, msg: Message) -> None:
