@@ -78,7 +78,8 @@ def schemathesis(addr: str, mode: str, excluded: list[str], report: Path) -> tup
         command += ["--header", "X-Raftkv-Deadline-Ms: 10000"]
     for path in excluded:
         command += ["--exclude-path", path]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    # Its cache goes to the working directory: the test's, never the repository.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=report.parent)
     return result.returncode, result.stdout + result.stderr
 
 
