@@ -11,7 +11,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,8 @@ class NodeProcess:
     workdir: Path
     settings: dict[str, Any] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
+    preexec: Callable[[], None] | None = None
+    """Run in the child before the node starts (e.g. to lower its open-file limit)."""
 
     @property
     def addr(self) -> str:
@@ -116,6 +119,7 @@ class NodeProcess:
             stdout=log,
             stderr=log,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=self.preexec,
         )
         log.close()
         if wait:
@@ -207,6 +211,20 @@ class Cluster:
             if node.proc is not None and node.proc.poll() is None:
                 node.proc.kill()
                 node.proc.wait(5)
+
+
+@contextmanager
+def running_cluster(
+    workdir: Path, size: int, *, token: str | None = None, **settings: Any
+) -> Iterator[Cluster]:
+    """A formed cluster (init, learners, voters {0..size-1}), killed on exit."""
+    cluster = make_cluster(workdir, size, token=token, **settings)
+    try:
+        cluster.start_all()
+        cluster.form()
+        yield cluster
+    finally:
+        cluster.stop_all()
 
 
 def make_cluster(workdir: Path, size: int, *, token: str | None = None, **settings: Any) -> Cluster:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from node_harness import Cluster, make_cluster
+from node_harness import Cluster, running_cluster
 
 from raftkv.client import NodeClient
 
@@ -16,13 +16,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    cluster = make_cluster(tmp_path, 3)
-    try:
-        cluster.start_all()
-        cluster.form()
+    with running_cluster(tmp_path, 3) as cluster:
         yield cluster
-    finally:
-        cluster.stop_all()
 
 
 def test_transfer_to_a_named_voter(cluster: Cluster) -> None:

@@ -48,6 +48,18 @@ W = "/kv/write"
 CASES: list[tuple[str, str, str, Any, int, str, str]] = [
     # (id, method, path, body (bytes = raw), status, code, text the message must contain)
     ("not-json", "POST", W, b"{nope", 400, "bad_request", "not valid JSON"),
+    # A number, then bytes that are not UTF-8: the typed decoder stops at the number.
+    ("number-then-garbage", "POST", W, b"2\xff\x05", 400, "bad_request", "not valid JSON"),
+    (
+        "fractional-serial",
+        "POST",
+        W,
+        {"key": "k", "value": "v", "serial": 1.5},
+        400,
+        "bad_request",
+        "$.serial",
+    ),
+    ("state-kv-not-bool", "GET", "/state?kv=null", None, 400, "bad_request", "kv"),
     ("missing-key", "POST", W, {"value": "v", "serial": 1}, 400, "bad_request", "`key`"),
     (
         "serial-type",
@@ -252,3 +264,12 @@ def test_a_plain_get_of_the_stream_names_the_upgrade(
     status, got = call(nodes[0].addr, "GET", "/raft/stream")
     assert (status, got["Err"]["code"]) == (400, "bad_request")
     assert "Upgrade: websocket" in got["Err"]["message"]
+
+
+def test_an_integer_written_as_an_integral_float_is_taken(
+    nodes: tuple[NodeProcess, NodeProcess],
+) -> None:
+    """JSON Schema's `integer` (what /openapi.json says) admits 1.0; so does the node."""
+    body = {"key": "float-serial", "value": "v", "serial": 3.0, "client_id": "f"}
+    assert call(nodes[0].addr, "POST", W, body) == (200, {"Ok": {"previous": None}})
+    assert call(nodes[0].addr, "GET", "/state?kv=false")[1]["kv_keys"] >= 1

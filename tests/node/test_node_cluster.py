@@ -12,7 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from node_harness import FORWARDED, TOKEN, Cluster, call, make_cluster, wait_for, write
+from node_harness import (
+    FORWARDED,
+    TOKEN,
+    Cluster,
+    call,
+    make_cluster,
+    running_cluster,
+    wait_for,
+    write,
+)
 
 from raftkv.client import ApiError, ClusterClient, NodeClient
 
@@ -22,13 +31,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     workdir: Path = tmp_path_factory.mktemp("cluster")
-    cluster = make_cluster(workdir, 3, token=TOKEN)
-    try:
-        cluster.start_all()
-        cluster.form()
+    with running_cluster(workdir, 3, token=TOKEN) as cluster:
         yield cluster
-    finally:
-        cluster.stop_all()
 
 
 def converged(cluster: Cluster, expected: dict[str, str]) -> bool:

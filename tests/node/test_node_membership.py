@@ -7,20 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from node_harness import Cluster, call, make_cluster, wait_for, write
+from node_harness import Cluster, call, running_cluster, wait_for, write
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    cluster = make_cluster(tmp_path, 3)
-    try:
-        cluster.start_all()
-        cluster.form()
+    with running_cluster(tmp_path, 3) as cluster:
         yield cluster
-    finally:
-        cluster.stop_all()
 
 
 def test_retain_keeps_a_removed_voter_as_learner_and_the_leader_can_leave(

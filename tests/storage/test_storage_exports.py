@@ -9,10 +9,14 @@ import raftkv.storage as storage
 
 def test_public_names_are_exactly_the_contract() -> None:
     assert sorted(storage.__all__) == [
+        "DamagedStorage",
         "DurableStore",
         "Identity",
         "IdentityMismatch",
         "StorageError",
+        "check_data_directory",
+        "create_identity",
+        "load_identity",
         "load_or_create_identity",
     ]
 

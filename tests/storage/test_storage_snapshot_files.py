@@ -8,7 +8,7 @@ import pytest
 from storage_workload import MEMBERSHIP
 
 from raftkv.core.types import Entry, EntryKind, HardState, SnapshotMeta
-from raftkv.storage import DurableStore, StorageError
+from raftkv.storage import DamagedStorage, DurableStore, StorageError
 from raftkv.storage.snapshot_files import decode_snapshot, encode_snapshot, snapshot_file_name
 
 
@@ -68,13 +68,14 @@ async def test_damaged_current_snapshot_fails_the_open_naming_the_file(tmp_path:
     await store_with_snapshot(data_dir)
     current = data_dir / "snapshots" / snapshot_file_name(meta(5, 1))
     current.write_bytes(current.read_bytes()[:-3])
-    with pytest.raises(StorageError, match=str(current)):
+    with pytest.raises(DamagedStorage, match=f"{current} is unreadable"):
         DurableStore.open(data_dir)
 
 
 async def test_missing_current_snapshot_fails_the_open(tmp_path: Path) -> None:
     data_dir = tmp_path / "node"
     await store_with_snapshot(data_dir)
-    (data_dir / "snapshots" / snapshot_file_name(meta(5, 1))).unlink()
-    with pytest.raises(StorageError, match="cannot read snapshot file"):
+    current = data_dir / "snapshots" / snapshot_file_name(meta(5, 1))
+    current.unlink()
+    with pytest.raises(DamagedStorage, match=f"{current} is missing .*wipe {data_dir} and rejoin"):
         DurableStore.open(data_dir)

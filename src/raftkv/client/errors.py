@@ -31,6 +31,7 @@ RETRYABLE_CODES = frozenset(
         "not_leader",
         "no_leader",
         "leader_changed",
+        "proposal_dropped",  # a leadership transfer was under way: nothing was proposed
         "forward_failed",
         "error",  # the reference node's text error: no machine code to tell otherwise
     }

@@ -25,8 +25,10 @@ from raftkv.core import (
     MembershipChangeInProgress,
     NodeInfo,
     NotLeader,
+    ProposalDropped,
 )
 
+from .config import host_port_problem
 from .context import CTX_KEY, NodeContext, forward_to_leader, read_body, until
 from .metrics import admin_metrics
 from .wire import (
@@ -39,6 +41,7 @@ from .wire import (
     bad_request,
     decode_body,
     ok,
+    proposal_dropped,
     timeout,
 )
 
@@ -63,6 +66,8 @@ def core_failure(exc: Exception) -> ApiFailure:
         return ApiFailure(409, "learner_lagging", str(exc), node_id=exc.node_id, lag=exc.lag)
     if isinstance(exc, InvalidMembership):
         return bad_request(str(exc) or "invalid membership")
+    if isinstance(exc, ProposalDropped):
+        return proposal_dropped(f"the change was not proposed: {exc}")
     raise exc
 
 
@@ -87,6 +92,8 @@ async def init(request: web.Request) -> web.Response:
         index = await ctx.driver.call(
             lambda core: core.initialize(info, cluster_id, max_sessions=max_sessions)
         )
+    except ProposalDropped as exc:
+        raise core_failure(exc) from exc
     except AlreadyInitialized as exc:
         committed = ctx.driver.core.status().committed_membership
         if committed.configs == (frozenset({ctx.node_id}),) and set(committed.nodes) == {
@@ -137,6 +144,9 @@ async def add_learner(request: web.Request) -> web.Response:
     ctx = request.app[CTX_KEY]
     body = await read_body(request, ctx.config.max_body_bytes)
     req = decode_body(body, AddLearnerRequest)
+    problem = host_port_problem(req.addr)
+    if problem is not None:
+        raise bad_request(f"addr: {req.addr[:300]!r} {problem}")
     deadline = ctx.deadline(request)
     if not ctx.is_leader():
         return await forward_to_leader(ctx, request, body, deadline)
@@ -220,7 +230,8 @@ async def transfer_leader(request: web.Request) -> web.Response:
     sees the new leader, with its id. Moving leadership to the leader itself is a no-op."""
     ctx = request.app[CTX_KEY]
     body = await read_body(request, ctx.config.max_body_bytes)
-    req = decode_body(body, TransferLeaderRequest) if body.strip() else TransferLeaderRequest()
+    empty = body.strip() in (b"", b"null")
+    req = TransferLeaderRequest() if empty else decode_body(body, TransferLeaderRequest)
     deadline = ctx.deadline(request)
     if not ctx.is_leader():
         return await forward_to_leader(ctx, request, body, deadline)
@@ -230,6 +241,8 @@ async def transfer_leader(request: web.Request) -> web.Response:
         return await forward_to_leader(ctx, request, body, deadline)
     except InvalidMembership as exc:
         raise bad_request(f"to: {exc}") from exc
+    except ProposalDropped as exc:
+        raise core_failure(exc) from exc
     await wait_status(ctx, lambda st: st.leader_id == target, deadline, f"leadership of {target}")
     return ok(TransferLeaderResponse(leader_id=target))
 

@@ -69,6 +69,17 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    # The HTTP server's bounds (see `http_server.py`).
+    http_max_connections: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """Open connections at most (None: 1024, or less if the open-file limit demands it)."""
+    http_header_timeout_s: PositiveSeconds = 10.0
+    """A new connection must have sent a whole request head within this."""
+    http_idle_timeout_s: PositiveSeconds = 60.0
+    """A connection with no request in progress is closed after this (above the 15 s after
+    which aiohttp clients drop an idle connection, so a peer never reuses one being closed)."""
+    http_max_streams: Annotated[int, msgspec.Meta(ge=1)] = 64
+    """`/raft/stream` WebSockets open at once at most (one per peer is the norm)."""
+
     def core_config(self) -> CoreConfig:
         return CoreConfig(
             heartbeat_interval=self.heartbeat_interval_ms,
@@ -163,3 +174,23 @@ def _field_message(error: str) -> str:
     if missing != error:
         return f"{missing.strip('`')}: required field is missing"
     return f"config: {error}"
+
+
+def host_port_problem(addr: str) -> str | None:
+    """Why `addr` is not `host:port` (a host name, an IPv4 address or a bracketed IPv6 one, then
+    a port 1-65535; no scheme, path or spaces), or None when it is. For addresses that arrive
+    at run time (add-learner), where a bad one must be refused before it is replicated."""
+    host, sep, port = addr.rpartition(":")
+    if not sep or not host:
+        return "is not host:port"
+    if not (port.isascii() and port.isdigit() and len(port) <= 5 and 1 <= int(port) <= 65535):
+        return "has no port in 1-65535 after the last ':'"
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return "has no valid IPv6 address in brackets"
+        return None
+    if not host.isascii() or not _is_host(host) or ":" in host:
+        return "has no valid host name or IPv4 address before the port"
+    return None

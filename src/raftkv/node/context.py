@@ -17,7 +17,7 @@ from raftkv.storage import Identity
 from .config import NodeConfig
 from .driver import Driver
 from .metrics import NodeMetrics
-from .wire import DEADLINE_HEADER, FORWARDED_HEADER, ApiFailure, no_leader, timeout
+from .wire import DEADLINE_HEADER, FORWARDED_HEADER, ApiFailure, bad_request, no_leader, timeout
 
 T = TypeVar("T")
 
@@ -43,8 +43,10 @@ class NodeContext:
         deadline if there is one, else the configured request timeout."""
         budget = self.config.request_timeout_s
         raw = request.headers.get(DEADLINE_HEADER)
-        if raw is not None and raw.isdigit():
-            budget = min(budget, int(raw) / 1000)
+        if raw is not None:
+            budget = min(budget, parse_deadline_ms(raw) / 1000)
+            if budget <= 0:  # nothing may start: refuse before anything is proposed
+                raise timeout(f"{DEADLINE_HEADER} is 0: no time is left", indeterminate=False)
         return asyncio.get_running_loop().time() + budget
 
     def leader_addr(self) -> tuple[int, str] | None:
@@ -60,6 +62,22 @@ class NodeContext:
 
 
 CTX_KEY = web.AppKey("raftkv_ctx", NodeContext)
+DEADLINE_MAX_DIGITS = 12
+"""`X-Raftkv-Deadline-Ms` has at most this many digits (about 31 years): a longer one is a
+client's mistake, not a wait."""
+
+
+def parse_deadline_ms(raw: str) -> int:
+    """The milliseconds of an `X-Raftkv-Deadline-Ms` header; 400 `bad_request` unless it is
+    1 to 12 ASCII digits (no sign, no unit, no other script's digits)."""
+    text = raw.strip()
+    if not (0 < len(text) <= DEADLINE_MAX_DIGITS and text.isascii() and text.isdigit()):
+        shown = text[:40].encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        raise bad_request(
+            f"{DEADLINE_HEADER}: {shown!r} is not a whole number of milliseconds "
+            f"(1 to {DEADLINE_MAX_DIGITS} digits)"
+        )
+    return int(text)
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:

@@ -21,11 +21,13 @@ from .wire import (
     ReadRequest,
     ScanQuery,
     WriteRequest,
+    bad_request,
     decode_body,
     decode_query,
     json_encoder,
     no_leader,
     ok,
+    proposal_dropped,
     timeout,
 )
 
@@ -42,8 +44,16 @@ event loop, in time proportional to what it holds)."""
 async def state(request: web.Request) -> web.Response:
     ctx = request.app[CTX_KEY]
     await ctx.driver.files.readable()
-    payload = state_payload(ctx, with_kv=request.query.get("kv", "true").lower() != "false")
+    payload = state_payload(ctx, with_kv=_kv_wanted(request))
     return web.Response(body=json_encoder.encode(payload), content_type="application/json")
+
+
+def _kv_wanted(request: web.Request) -> bool:
+    """`?kv=`: `true` (the default) or `false`, as `/openapi.json` says (`StateQuery`)."""
+    raw = request.query.getall("kv", ["true"])
+    if len(raw) != 1 or raw[0] not in ("true", "false"):
+        raise bad_request(f"invalid query: kv must be true or false, not {raw!r}"[:300])
+    return raw[0] == "true"
 
 
 def state_payload(ctx: NodeContext, *, with_kv: bool) -> dict[str, Any]:
@@ -105,9 +115,11 @@ async def kv_write(request: web.Request) -> web.Response:
     except NotLeader:
         return await _forward(ctx, request, body, deadline)
     except ProposalDropped as exc:
-        raise no_leader(f"leadership transfer in progress: {exc}") from exc
+        raise proposal_dropped(f"the write was not proposed: {exc}") from exc
     if not result.ok:
-        raise ApiFailure(409, result.error or "error", result.message)
+        if result.error not in ("serial_conflict", "stale_serial"):  # a bug: 500 `internal`
+            raise RuntimeError(f"the state machine refused a write with {result.error!r}")
+        raise ApiFailure(409, result.error, result.message)
     return ok({"previous": result.previous})
 
 
@@ -129,12 +141,13 @@ async def _forward(
 async def kv_read(request: web.Request) -> web.Response:
     ctx = request.app[CTX_KEY]
     read = decode_body(await read_body(request, ctx.config.max_body_bytes), ReadRequest)
+    deadline = ctx.deadline(request)
     if read.consistency == "linearizable":
         if ctx.driver.leader_id is None:
             raise no_leader("no leader is known to confirm a linearizable read")
         ctx_id, applied = ctx.driver.read_index()
         try:
-            await until(applied, ctx.deadline(request), _read_timeout)
+            await until(applied, deadline, _read_timeout)
         finally:
             ctx.driver.reads.forget(ctx_id)
     store = await ctx.driver.files.readable()

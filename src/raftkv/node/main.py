@@ -1,9 +1,10 @@
 """`raftkv-node --config node.yaml`: start one node.
 
-Start-up order: config, identity, recovery from disk, the core, the driver; only then the
-HTTP port opens. SIGTERM/SIGINT: a leader hands leadership over first, then the node stops
-its driver, flushes storage and exits 0. A config or data directory the node cannot use exits
-2 with one line naming the field.
+Start-up order: config, identity (read), the data directory checked whole, recovery from
+disk, the identity created on a first start (last, so that an identity always has a log
+beside it), the core, the driver; only then the HTTP port opens. SIGTERM/SIGINT: a leader
+hands leadership over first, then the node stops its driver, flushes storage and exits 0.
+A config or data directory the node cannot use exits 2 with one line naming the field.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from aiohttp import web
 from raftkv.core import BootState, RaftKVError, RawNode, Role
 from raftkv.kv import STATE_FILE, StateStore, StateStoreError
 from raftkv.storage import (
+    DamagedStorage,
     DurableStore,
     Identity,
     IdentityMismatch,
     StorageError,
-    load_or_create_identity,
+    check_data_directory,
+    create_identity,
+    load_identity,
 )
 from raftkv.storage.log_store import SNAPSHOT_DIR
 
@@ -39,6 +43,13 @@ from .app import build_app
 from .config import ConfigError, NodeConfig, load_config
 from .context import NodeContext
 from .driver import Driver, now_ms
+from .http_server import (
+    PEER_CONNECTIONS,
+    BoundedSite,
+    connection_cap,
+    install_malformed_request_log,
+    raise_fd_limit,
+)
 from .logs import event, setup_logging
 from .loop_lag import LoopLagMonitor
 from .metrics import NodeMetrics
@@ -72,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config, data_dir = load_config(args.config)
+        max_connections = connection_cap(config, raise_fd_limit())
         identity = _identity(data_dir, config.node_id)
     except (ConfigError, StartupError) as exc:
         print(f"raftkv-node: {exc}", file=sys.stderr)
@@ -86,17 +98,27 @@ def main(argv: list[str] | None = None) -> int:
 
         uvloop.install()
     try:
-        return asyncio.run(serve(config, data_dir, identity, log))
+        return asyncio.run(serve(config, data_dir, identity, log, max_connections))
     except StartupError as exc:
         print(f"raftkv-node: {exc}", file=sys.stderr)
         return 2
 
 
-def _identity(data_dir: Path, node_id: int) -> Identity:
+def _identity(data_dir: Path, node_id: int) -> Identity | None:
+    """The stored identity (None on a first start), once the directory is known whole."""
     try:
-        return load_or_create_identity(data_dir, node_id)
+        identity = load_identity(data_dir, node_id)
+        check_data_directory(data_dir, state_files=(STATE_FILE,))
     except IdentityMismatch as exc:
         raise StartupError(f"node_id: {exc}") from exc
+    except StorageError as exc:
+        raise StartupError(f"data_dir: {exc}") from exc
+    return identity
+
+
+def _create_identity(data_dir: Path, node_id: int) -> Identity:
+    try:
+        return create_identity(data_dir, node_id)
     except StorageError as exc:
         raise StartupError(f"data_dir: {exc}") from exc
 
@@ -125,7 +147,11 @@ def _open_state(
     last_index = boot.entries[-1].index if boot.entries else snapshot_index
     try:
         return files, reconcile_at_start(files, snapshot_index, last_index, snapshot_data)
-    except (DamagedState, StateStoreError, sqlite3.Error, OSError) as exc:
+    except DamagedState as exc:
+        files.close()
+        damaged = DamagedStorage(state.path, f"does not fit the log ({exc})", data_dir)
+        raise StartupError(f"data_dir: {damaged}") from exc
+    except (StateStoreError, sqlite3.Error, OSError) as exc:
         files.close()
         raise StartupError(f"data_dir: {exc}") from exc
 
@@ -135,12 +161,18 @@ def _peer_session(config: NodeConfig) -> aiohttp.ClientSession:
     change on restart); with a specific bind host, connections leave from it."""
     local = config.specific_bind_host
     connector = aiohttp.TCPConnector(
-        limit=512, ttl_dns_cache=1, local_addr=(local, 0) if local else None
+        limit=PEER_CONNECTIONS, ttl_dns_cache=1, local_addr=(local, 0) if local else None
     )
     return aiohttp.ClientSession(connector=connector)
 
 
-async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: logging.Logger) -> int:
+async def serve(
+    config: NodeConfig,
+    data_dir: Path,
+    identity: Identity | None,
+    log: logging.Logger,
+    max_connections: int,
+) -> int:
     """Recover, open the port, drive the core until a signal; the exit status."""
     store = _open_store(data_dir)
     try:
@@ -153,13 +185,26 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
     except StartupError:
         await store.close()
         raise
+    if identity is None:
+        try:
+            identity = _create_identity(data_dir, config.node_id)
+        except StartupError:
+            files.close()
+            await store.close()
+            raise
     boot = msgspec.structs.replace(boot, applied_index=files.store.applied_index)
     core = RawNode(config.node_id, config.core_config(), random.Random(), now_ms(), boot)
     session = _peer_session(config)
     ctx = _assemble(config, identity, core, store, files, session, log)
-    runner = web.AppRunner(build_app(ctx), access_log=None, shutdown_timeout=0.3)
+    install_malformed_request_log(ctx.metrics)
+    runner = web.AppRunner(
+        build_app(ctx),
+        access_log=None,
+        shutdown_timeout=0.3,
+        keepalive_timeout=config.http_idle_timeout_s,
+    )
     try:
-        await _open_port(runner, config)
+        await _open_port(runner, config, ctx.metrics, max_connections)
     except StartupError:
         await runner.cleanup()
         await session.close()
@@ -185,6 +230,7 @@ async def serve(config: NodeConfig, data_dir: Path, identity: Identity, log: log
         last_index=boot.entries[-1].index if boot.entries else 0,
         snapshot=boot.snapshot.last_index if boot.snapshot else 0,
         state=recovered,
+        max_connections=max_connections,
     )
     fixed = files.store.cluster_max_sessions
     if fixed and fixed != config.max_sessions:
@@ -241,9 +287,16 @@ def _assemble(
     return NodeContext(config, identity, driver, session, metrics)
 
 
-async def _open_port(runner: web.AppRunner, config: NodeConfig) -> None:
+async def _open_port(
+    runner: web.AppRunner, config: NodeConfig, metrics: NodeMetrics, max_connections: int
+) -> None:
     await runner.setup()
-    site = web.TCPSite(runner, config.bind_host, config.http_port, reuse_address=True)
+    bounds = {
+        "cap": max_connections,
+        "header_timeout_s": config.http_header_timeout_s,
+        "metrics": metrics,
+    }
+    site = BoundedSite(runner, config.bind_host, config.http_port, bounds)
     try:
         await site.start()
     except OSError as exc:

@@ -10,7 +10,13 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, disable_created_metrics, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -33,6 +39,29 @@ class NodeMetrics:
         self.forwarded = Counter(
             "raftkv_forwarded_requests",
             "Requests this node forwarded to the leader",
+            registry=self.registry,
+        )
+        self.connections = Gauge(
+            "raftkv_http_connections", "Open HTTP connections", registry=self.registry
+        )
+        self.connections_refused = Counter(
+            "raftkv_http_connections_refused",
+            "Connections answered 503 and closed because http_max_connections were open",
+            registry=self.registry,
+        )
+        self.header_timeouts = Counter(
+            "raftkv_http_header_timeouts",
+            "Connections closed for not sending a request head within http_header_timeout_s",
+            registry=self.registry,
+        )
+        self.malformed_requests = Counter(
+            "raftkv_http_malformed_requests",
+            "Requests the HTTP parser refused with 400 (a NUL byte in a header, a line too long)",
+            registry=self.registry,
+        )
+        self.streams_refused = Counter(
+            "raftkv_http_streams_refused",
+            "/raft/stream upgrades refused because http_max_streams were open",
             registry=self.registry,
         )
         self._driver: Driver | None = None

@@ -30,15 +30,29 @@ def load_or_create_identity(data_dir: Path, node_id: int) -> Identity:
     Raises `IdentityMismatch` when the directory belongs to another node id and
     `StorageError` when the directory or the file is unusable.
     """
+    return load_identity(data_dir, node_id) or create_identity(data_dir, node_id)
+
+
+def load_identity(data_dir: Path, node_id: int) -> Identity | None:
+    """The identity stored in `data_dir` (created if missing), or None if it has none yet.
+
+    The node creates it only after its log database exists (see `data_dir.py`: an identity
+    then always has a log beside it). Raises like `load_or_create_identity`.
+    """
     make_dirs_durably(data_dir)
     path = data_dir / IDENTITY_FILE
-    if path.exists():
-        identity = _read_identity(path)
-        if identity.node_id != node_id:
-            raise IdentityMismatch(str(path), identity.node_id, node_id)
-        return identity
+    if not path.exists():
+        return None
+    identity = _read_identity(path)
+    if identity.node_id != node_id:
+        raise IdentityMismatch(str(path), identity.node_id, node_id)
+    return identity
+
+
+def create_identity(data_dir: Path, node_id: int) -> Identity:
+    """Draw a new storage id for `data_dir` and write it durably."""
     identity = Identity(node_id=node_id, storage_id=uuid.uuid4().hex)
-    write_file_durably(path, msgspec.json.encode(identity))
+    write_file_durably(data_dir / IDENTITY_FILE, msgspec.json.encode(identity))
     return identity
 
 

@@ -18,7 +18,7 @@ import msgspec
 
 from raftkv.core.types import Entry, EntryKind, HardState, SnapshotMeta
 
-from .errors import StorageError
+from .errors import DamagedStorage, StorageError
 
 SCHEMA_VERSION = 1
 _SCHEMA = (
@@ -30,6 +30,8 @@ _HARD_STATE_KEY = "hard_state"
 _SNAPSHOT_KEY = "snapshot"
 _SNAPSHOT_FILE_KEY = "snapshot_file"
 _SCHEMA_KEY = "schema_version"
+RECORD_KEYS = (_HARD_STATE_KEY, _SNAPSHOT_KEY)
+"""Meta keys that only a node that took part in the cluster has (see `data_dir.py`)."""
 _SYNCHRONOUS_FULL = 2
 _KINDS = {kind.value: kind for kind in EntryKind}
 _encoder = msgspec.msgpack.Encoder()
@@ -130,7 +132,9 @@ class LogDatabase:
         return None if row is None else bytes(row[0])
 
     def _corrupt(self, key: str, exc: Exception) -> StorageError:
-        return StorageError(f"{self.path}: the {key} record is unreadable: {exc}")
+        return DamagedStorage(
+            self.path, f"has an unreadable {key} record ({exc})", self.path.parent
+        )
 
     # Writes (inside begin/commit)
 

@@ -18,7 +18,7 @@ import msgspec
 from raftkv.core.types import SnapshotMeta
 
 from .durable_files import TEMP_SUFFIX, write_file_durably
-from .errors import StorageError
+from .errors import DamagedStorage, StorageError
 
 MAGIC = b"RKVSNAP1"
 _LENGTH = struct.Struct(">I")
@@ -32,6 +32,11 @@ def snapshot_file_name(meta: SnapshotMeta, generation: int = 0) -> str:
     before `.bin`, so that writing it never overwrites the file sqlite still names."""
     suffix = f".{generation}" if generation else ""
     return f"snap-{meta.last_term}-{meta.last_index}{suffix}.bin"
+
+
+def is_snapshot_file(name: str) -> bool:
+    """Whether `name` is a snapshot file's name (temp files are not)."""
+    return _FILE_NAME.fullmatch(name) is not None
 
 
 def encode_snapshot(meta: SnapshotMeta, data: bytes) -> bytes:
@@ -71,13 +76,21 @@ class SnapshotDirectory:
     def read(self, meta: SnapshotMeta, name: str) -> bytes:
         """The state-machine bytes of the snapshot that `meta` and `name` (from sqlite) name."""
         path = self.directory / name
+        data_dir = self.directory.parent
+        recorded = f"the snapshot through {meta.last_term}/{meta.last_index} that the log records"
         try:
             raw = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise DamagedStorage(path, f"is missing ({recorded})", data_dir) from exc
         except OSError as exc:
             raise StorageError(f"cannot read snapshot file {path}: {exc.strerror}") from exc
-        stored_meta, data = decode_snapshot(raw, path)
+        try:
+            stored_meta, data = decode_snapshot(raw, path)
+        except StorageError as exc:
+            raise DamagedStorage(path, f"is unreadable ({exc})", data_dir) from exc
         if stored_meta != meta:
-            raise StorageError(f"snapshot file {path} does not hold the recorded snapshot")
+            held = f"{stored_meta.last_term}/{stored_meta.last_index}"
+            raise DamagedStorage(path, f"holds {held}, not {recorded}", data_dir)
         return data
 
     def remove_all_but(self, keep: str | None) -> list[Path]:
