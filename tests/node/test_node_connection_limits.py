@@ -194,3 +194,16 @@ async def test_peer_streams_beyond_the_cap_are_refused(node: NodeProcess) -> Non
         await second.close()
     assert metric(node.addr, "raftkv_http_streams_refused_total") >= 1
     assert write(node.addr, "after-streams", "v", 1, client_id="s")[0] == 200
+
+
+@pytest.mark.parametrize("node", [SHORT_TIMEOUTS], indirect=True)
+async def test_a_peer_stream_that_stays_silent_is_closed(node: NodeProcess) -> None:
+    """A stream that carries no frame for `http_idle_timeout_s` is closed (a live peer speaks
+    every heartbeat and opens a stream again when it has something to send)."""
+    url = f"http://{node.addr}/raft/stream"
+    async with aiohttp.ClientSession() as session:
+        stream = await session.ws_connect(url)
+        frame = await stream.receive(timeout=15.0)
+        assert frame.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert stream.close_code == aiohttp.WSCloseCode.GOING_AWAY
+    assert write(node.addr, "after-idle-stream", "v", 1, client_id="s")[0] == 200

@@ -304,8 +304,16 @@ async def raft_stream(request: web.Request) -> web.WebSocketResponse:
     sender: int | None = None
     abrupt = False
     try:
+        idle_s = ctx.config.http_idle_timeout_s
         while True:
-            frame = await stream.receive()
+            try:
+                frame = await stream.receive(timeout=idle_s)
+            except TimeoutError:
+                # A peer with something to say speaks every heartbeat; the stream reopens
+                # when it has again.
+                event(ctx.driver.log, "idle peer stream closed", idle_s=idle_s, peer=sender)
+                await stream.close(code=WSCloseCode.GOING_AWAY, message=b"idle")
+                break
             if frame.type is WSMsgType.CLOSED:
                 # The connection ended without a close frame: the sender's process died (its
                 # kernel closed the socket) or the connection was torn down under it.
