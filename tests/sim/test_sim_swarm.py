@@ -126,3 +126,12 @@ def test_swarm_seeds_with_the_new_faults_pass() -> None:
         result = run_seed(derive_options(seed, 1500))
         assert result.status == "ok", f"seed {seed}: {result.checker} {result.message}"
         assert result.stats.get("pause", 0) > 0
+
+
+def test_a_retried_init_founds_a_new_cluster() -> None:
+    """Seed 100864: the first node crashed four times before its first write was durable, each
+    time after handing out client entries; the operator's retried init wrote other entries
+    under the same (index, term). Nobody ever saw the lost ones: the retry is a new cluster
+    (new cluster id, messages of the lost attempt refused), and the checkers start over."""
+    result = run_seed(derive_options(100864, 2000))
+    assert result.status == "ok", result.message

@@ -65,6 +65,8 @@ class Cluster:
         self.storages: dict[NodeId, SimStorage] = {}
         self.incarnations: dict[NodeId, int] = {}
         self.next_id = 0
+        self.attempts = 1
+        """How many times the cluster was initialized (see `reinitialize`)."""
         self.paused: set[NodeId] = set()
         """Running nodes that are paused: no tick, no input, no output, no disk completion."""
         self.held: dict[NodeId, list[tuple[Any, Any]]] = {}
@@ -202,6 +204,18 @@ class Cluster:
     def initialize(self, node: SimNode) -> None:
         node.core.initialize(node_info(node.id), f"sim-{self.options.seed}")
         self.record(node.id, "initialize")
+
+    def reinitialize(self, node: SimNode) -> None:
+        """The operator retries /admin/init: the first attempt left nothing on any disk and
+        nothing in any running node. The retry founds a new cluster under a new cluster id,
+        so nothing of the lost attempt counts any more: its messages still in flight would be
+        refused (they are dropped here), and the checkers start over (what it handed out was
+        never durable, and nobody else saw it)."""
+        self.network.clear()
+        self.checkers = CheckerSet()
+        self.attempts += 1
+        node.core.initialize(node_info(node.id), f"sim-{self.options.seed}-{self.attempts}")
+        self.record(node.id, "initialize", f"attempt {self.attempts}")
 
     # -- the step ---------------------------------------------------------------------------
 

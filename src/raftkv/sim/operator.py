@@ -44,7 +44,7 @@ class Operator:
 
     def bootstrap(self, cluster: Cluster) -> None:
         first = cluster.new_node()
-        cluster.initialize(first)
+        cluster.reinitialize(first)
         self.last_included[first.id] = 1
         # At least three nodes: with a target of one or two voters, the rest are learners.
         for _ in range(max(self.target, MIN_NODES) - 1):
@@ -150,14 +150,15 @@ class Operator:
     def _maybe_reinitialize(self, cluster: Cluster) -> None:
         """If the first node crashed before `initialize` was durable, the cluster is gone
         without a trace: initialize the same node again, as an operator retrying /admin/init
-        would. NB: initializing another node instead would found a second cluster whose
-        first entries clash with what the first node may have sent."""
+        would (a new cluster id: see `Cluster.reinitialize`). NB: initializing another node
+        instead would found a second cluster whose first entries clash with what the first
+        node may have sent."""
         first = cluster.nodes.get(min(cluster.storages, default=-1))
         if first is None or any(not s.boot_state().pristine for s in cluster.storages.values()):
             return
         if any(node.core.status().membership.nodes for node in cluster.nodes.values()):
             return
-        cluster.initialize(first)
+        cluster.reinitialize(first)
         self.last_included[first.id] = 1
 
     def _collect_leavers(self, cluster: Cluster, status: Any) -> None:
