@@ -24,8 +24,22 @@ STEPS = 1500
 
 
 def harsh(seed: int, **config: object) -> SimOptions:
+    """Frequent random crashes and no membership changes; none of the swarm's aimed faults
+    (pauses, crashes of a write in flight, stalled fsyncs, bursts), so each test below
+    exercises the one rule its bug breaks."""
     options = derive_options(seed, STEPS, nodes=3)
-    faults = replace(options.faults, crash=0.01, restart_min=50, restart_max=600, membership=0.0)
+    faults = replace(
+        options.faults,
+        crash=0.01,
+        restart_min=50,
+        restart_max=600,
+        membership=0.0,
+        pause=0.0,
+        crash_writing=0.0,
+        slow_write=0.0,
+        fault_burst=0.0,
+    )
+    config = {"check_quorum": True, **config}
     cfg: CoreConfig = replace(options.config, **config)  # type: ignore[arg-type]
     return replace(options, faults=faults, config=cfg)
 

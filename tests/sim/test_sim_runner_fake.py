@@ -16,7 +16,11 @@ from raftkv.sim.runner import run_seed
 
 def test_a_solo_cluster_runs_clean_and_serves_clients() -> None:
     for seed in range(4):
-        result = run_seed(derive_options(seed, 600, nodes=1), SoloCore)
+        options = derive_options(seed, 600, nodes=1)
+        # NB: the fake leads at once at boot, before its new term is durable; crashes aimed at
+        # a write in flight would make it reuse (index, term) pairs, a bug the real core avoids.
+        options = replace(options, faults=replace(options.faults, crash_writing=0.0))
+        result = run_seed(options, SoloCore)
         assert result.status == "ok", result.message
         assert result.ops["ok"] > 0
         assert result.steps > 600 and result.node_steps > 0

@@ -121,7 +121,7 @@ def test_a_copy_sent_under_the_meta_the_core_named_is_caught(
 def test_seeds_send_copies_newer_than_asked_and_drop_stale_ones() -> None:
     """Over a few faulty seeds the new paths all happen (the sweep's counts, in small)."""
     seen: dict[str, Any] = {}
-    for seed in (17, 18, 63):  # 63: a copy the log moved past before it left
+    for seed in (17, 43):  # 43: a copy the core could not describe (swarm draws of issue 14)
         result = run_seed(derive_options(seed, 2000))
         assert result.status == "ok", result.message
         for kind in ("fresh-copy-newer", "fresh-copy-unwanted", "fresh-copy-undescribable"):

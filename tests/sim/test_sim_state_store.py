@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from sim_scenarios import SLOW, a_follower, converges_clean, counts, quiet_sim, step_until
 
-from raftkv.core import Entry, EntryKind
+from raftkv.core import Entry, EntryKind, InstallState
 from raftkv.kv import Put, encode_command
 from raftkv.sim.options import Faults, derive_options
 from raftkv.sim.state_store import SimStateStore
@@ -96,6 +96,9 @@ def test_an_install_cut_short_is_finished_from_the_snapshot_at_restart() -> None
     storage = cluster.storages[node_id]
     assert storage.state.applied_index == 0 and storage.snapshot is not None
     cluster.options = replace(cluster.options, faults=Faults())  # later installs are quick
+    for other in cluster.nodes.values():  # an install another node began while all were slow
+        if other.waiting is not None and isinstance(other.waiting.command, InstallState):
+            other.waiting.done_at = cluster.now
     node = cluster.start(node_id)
     assert counts(sim)["store-restore"] == 1
     assert node.applied == storage.snapshot.last_index
@@ -133,15 +136,18 @@ def test_a_snapshot_finishing_after_an_install_moved_the_log_past_it_is_dropped(
 def test_the_state_store_draws_come_after_every_other_draw_of_a_seed() -> None:
     """Seed 0 as it was before the state store was modelled: the same options and sub-seeds
     (the snapshot send draws, added later, come after these)."""
+    # NB (issue 14): the swarm draws, made after all of these, switch crashes and false
+    # disconnects off for seed 0 and triple its membership rate (was crash=0.0101
+    # membership=0.0365 false_disconnect=0.0110); every draw before them is unchanged.
     before = (
         "seed=0 nodes=4 steps=2000 liveness_steps=1500 tick=10ms heartbeat=50 election=200-400 "
-        "disconnect_hints=True loss=0.207 dup=0.048 delay=1-24 long_delay=0.012 crash=0.0101 "
-        "partition=0.0028 asym=0.09 fsync<=5 membership=0.0365 false_disconnect=0.0110 "
+        "disconnect_hints=True loss=0.207 dup=0.048 delay=1-24 long_delay=0.012 crash=0.0000 "
+        "partition=0.0028 asym=0.09 fsync<=5 membership=0.1095 false_disconnect=0.0000 "
         "snapshot_every=40 clients=4 op_rate=0.17 reads=0.24 keys=4"
     )
     options = derive_options(0, 2000)
     described = options.describe()
-    later = r" store_sync=\S+ snapshot<=\S+ install<=\S+ fresh_copy=\S+ copy<=\S+"
+    later = r" store_sync=\S+ snapshot<=\S+ install<=\S+ fresh_copy=\S+ copy<=\S+| deadline=.*"
     assert re.sub(later, "", described) == before
     assert options.sub_seeds[:7] == (
         5906863297837340345,

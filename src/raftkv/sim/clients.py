@@ -3,13 +3,14 @@
 A write completes ok when its (term, index) entry is applied at the node it was proposed to
 (with the `KvResult`), fail when that index is applied with another term or `propose` raised,
 info (unknown) when the node crashed, a snapshot skipped past the index or the deadline
-passed. A read completes ok with the node's value once applied >= its read index, fail when
+passed; after an info the client forgets which node it believed led. A read completes ok with the node's value once applied >= its read index, fail when
 the `ReadState` is not ok. After an info the client continues under a new process id.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,6 +23,9 @@ MAX_REDIRECTS = 1
 """A write refused with a leader hint is retried once at the hinted node (nothing was
 appended, so the retry is the same operation)."""
 FOLLOWER_READS = 0.5
+ANYWHERE_WRITES = 0.3
+"""Share of writes sent to a random node (as through a load balancer): a follower redirects
+them to the leader it knows, so writes reach a new leader while an old one is cut off."""
 """Share of reads sent to a random node instead of the believed leader."""
 OPS_PER_KEY = 300
 """Move on to a fresh key after this many operations (keeps the per-key check fast)."""
@@ -84,6 +88,9 @@ class Clients:
         self._waiting: dict[NodeId, list[Pending]] = {}
         self._next_ctx = 0
         self._values = 0
+        self.hold: Callable[[NodeId, str, int], bool] = lambda node_id, source, ctx: False
+        """Whether the cluster holds this read, from this client's connection, for later (its
+        node is paused)."""
 
     def _new_client(self) -> SimClient:
         self._next_process += 1
@@ -124,7 +131,8 @@ class Clients:
                 anywhere = rng.random() < FOLLOWER_READS
                 self._read(client, self._target(client, nodes, anywhere), now)
             else:
-                self._write(client, self._target(client, nodes), now, nodes)
+                anywhere = rng.random() < ANYWHERE_WRITES
+                self._write(client, self._target(client, nodes, anywhere), now, nodes)
 
     def _target(self, client: SimClient, nodes: dict[NodeId, Any], anywhere: bool = False) -> Any:
         hint = client.leader_hint
@@ -170,7 +178,8 @@ class Clients:
         op = self.history.invoke(client.process, "read", self._pick_key(), None)
         client.busy = True
         self._reads[ctx] = Pending(client, op, node.id, now + self.workload.deadline_ms)
-        node.core.read_index(ctx)
+        if not self.hold(node.id, client.client_id, ctx):
+            node.core.read_index(ctx)
 
     def on_applied(self, node: NodeView, entry: Entry, result: KvResult | None) -> None:
         pending = self._writes.pop((node.id, entry.index), None) if self._writes else None
@@ -240,6 +249,9 @@ class Clients:
         if outcome == "info":
             self._next_process += 1
             client.process = self._next_process
+            # A client that got no answer tries elsewhere next time: the node may be cut off
+            # (a deposed leader that does not know it yet keeps accepting proposals).
+            client.leader_hint = None
 
     def expire_all(self) -> None:
         """End of the run: what is still open has an unknown outcome."""

@@ -65,6 +65,14 @@ class Cluster:
         self.storages: dict[NodeId, SimStorage] = {}
         self.incarnations: dict[NodeId, int] = {}
         self.next_id = 0
+        self.attempts = 1
+        """How many times the cluster was initialized (see `reinitialize`)."""
+        self.paused: set[NodeId] = set()
+        """Running nodes that are paused: no tick, no input, no output, no disk completion."""
+        self.held: dict[NodeId, list[tuple[Any, Any]]] = {}
+        """What reached a paused node, by source (a peer's id, or a client's id for a read), in
+        arrival order: handled at resume, before its first tick."""
+        self.clients.hold = self.hold_read
 
     # -- the Host protocol of SimNode ------------------------------------------------------
 
@@ -81,6 +89,8 @@ class Cluster:
     def persist_delay(self) -> int:
         faults = self.options.faults
         rng = self.storage_rng
+        if faults.slow_write and rng.random() < faults.slow_write:
+            return rng.randint(faults.persist_max + 1, faults.slow_write_max)
         if faults.persist_max == 0 or rng.random() < faults.persist_instant:
             return 0
         return rng.randint(1, faults.persist_max)
@@ -140,12 +150,49 @@ class Cluster:
         """Kill the incarnation: memory, the write in flight, a snapshot being taken and what
         the state store did not sync are lost; the rest of the disk stays."""
         node = self.nodes.pop(node_id)
+        self.paused.discard(node_id)
+        self.held.pop(node_id, None)
         self.record(node_id, "crash")
         node.record_losses()
         node.storage.crash()
         self.hints.on_crash(node_id, self.nodes, self.network.blocked, self.now)
         self.checkers.on_crash(node_id, node.storage.hard_state.term)
         self.clients.on_crash(node_id)
+
+    def pause(self, node_id: NodeId) -> None:
+        """Stop the process (SIGSTOP, a long GC pause): its clock, input, output and disk wait."""
+        self.paused.add(node_id)
+        self.held[node_id] = []
+        self.record(node_id, "pause")
+
+    def hold_read(self, node_id: NodeId, client_id: str, ctx: int) -> bool:
+        """A client's read reaching a paused node waits with its other inputs."""
+        if node_id not in self.paused:
+            return False
+        self.held[node_id].append((client_id, ctx))
+        return True
+
+    def resume(self, node_id: NodeId, rng: random.Random) -> None:
+        """The process runs again and drains what queued up, one connection after another in
+        an order nobody controls (`rng`), each in arrival order; its first tick comes after."""
+        if node_id not in self.paused:
+            return
+        self.paused.discard(node_id)
+        held = self.held.pop(node_id, [])
+        node = self.nodes[node_id]
+        self.record(node_id, "resume", f"{len(held)} inputs queued")
+        sources = list(dict.fromkeys(source for source, _ in held))
+        rng.shuffle(sources)
+        for source in sources:
+            for frm, item in held:
+                if frm != source:
+                    continue
+                if isinstance(frm, str):
+                    node.core.read_index(item)
+                else:
+                    self.events.add(self.step_no, node_id, "recv", item)
+                    node.core.step(item)
+                node.watch_role()
 
     def destroy(self, node_id: NodeId) -> None:
         """Remove a node for good (it left the cluster): its disk is wiped."""
@@ -158,6 +205,18 @@ class Cluster:
         node.core.initialize(node_info(node.id), f"sim-{self.options.seed}")
         self.record(node.id, "initialize")
 
+    def reinitialize(self, node: SimNode) -> None:
+        """The operator retries /admin/init: the first attempt left nothing on any disk and
+        nothing in any running node. The retry founds a new cluster under a new cluster id,
+        so nothing of the lost attempt counts any more: its messages still in flight would be
+        refused (they are dropped here), and the checkers start over (what it handed out was
+        never durable, and nobody else saw it)."""
+        self.network.clear()
+        self.checkers = CheckerSet()
+        self.attempts += 1
+        node.core.initialize(node_info(node.id), f"sim-{self.options.seed}-{self.attempts}")
+        self.record(node.id, "initialize", f"attempt {self.attempts}")
+
     # -- the step ---------------------------------------------------------------------------
 
     def advance_clock(self) -> None:
@@ -168,33 +227,42 @@ class Cluster:
         nodes = self.nodes
         events = self.events
         step_no = self.step_no
+        held = self.held
         for msg in self.network.due(self.now):
             node = nodes.get(msg.to)
-            if node is not None:
+            if held and msg.to in held:
+                held[msg.to].append((msg.frm, msg))
+            elif node is not None:
                 events.add(step_no, msg.to, "recv", msg)
                 node.core.step(msg)
                 node.watch_role()
         for to, peer in self.hints.due(self.now):
             node = nodes.get(to)
-            if node is not None and node.core.connection_lost(peer):
+            if node is not None and to not in held and node.core.connection_lost(peer):
                 events.add(step_no, to, "disconnect", f"leader {peer}'s connection closed")
 
     def complete_writes(self) -> None:
         """The disk completes every write, store swap and snapshot due by now."""
         now = self.now
+        paused = self.paused
         for node in list(self.nodes.values()):
-            node.complete_due(now)
+            if node.id not in paused:
+                node.complete_due(now)
 
     def tick(self) -> None:
         now = self.now
+        paused = self.paused
         for node in self.nodes.values():
-            node.core.tick(now)
-            node.watch_role()
+            if node.id not in paused:
+                node.core.tick(now)
+                node.watch_role()
         self.node_steps += len(self.nodes)
 
     def process(self) -> None:
+        paused = self.paused
         for node in list(self.nodes.values()):
-            node.process()
+            if node.id not in paused:
+                node.process()
 
     # -- queries ----------------------------------------------------------------------------
 

@@ -115,3 +115,8 @@ class Network:
 
     def heal(self) -> None:
         self.blocked = set()
+
+    def clear(self) -> None:
+        """Drop every message in flight."""
+        self.dropped += len(self._queue)
+        self._queue.clear()

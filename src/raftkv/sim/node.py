@@ -135,6 +135,11 @@ class SimNode:
         return self.store.sm
 
     @property
+    def writing(self) -> bool:
+        """Whether a write of this node is in flight (not durable yet)."""
+        return self.waiting is not None and isinstance(self.waiting.command, Persist)
+
+    @property
     def applied(self) -> int:
         return self.store.applied_index
 

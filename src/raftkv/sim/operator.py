@@ -2,8 +2,10 @@
 
 Bootstrap is the production flow: initialize node 0, add the others as learners, promote
 them. Afterwards, at the rate the seed chose, it adds a learner (a fresh pristine node under
-a new id), promotes learners, removes a voter (retain=False, sometimes True) or transfers leadership, and it
-keeps the voter count near the target by re-adding new nodes. Nodes that left the
+a new id), promotes learners, removes a voter (retain=False, sometimes True; down to a single
+voter), replaces a voter by a learner in one change (the joint configuration where a majority
+of C_new is no majority of C_old) or transfers leadership, and it keeps the voter count near
+the target by re-adding new nodes. Nodes that left the
 configuration are destroyed. Expected refusals (`NotLeader`, `MembershipChangeInProgress`,
 ...) are part of the game.
 """
@@ -20,6 +22,8 @@ from .cluster import Cluster, node_info
 from .node import SimNode
 
 MAX_LEARNERS = 2
+MIN_NODES = 3
+"""Bootstrap starts at least this many nodes (learners beyond the target of voters)."""
 RETAIN_SHARE = 0.3
 """Share of voter removals that keep the node as a learner (retain=True)."""
 LEAVE_GRACE_MS = 3000
@@ -32,22 +36,33 @@ class Operator:
         self.target = target_voters
         self.rate = rate
         self.outside_since: dict[NodeId, int] = {}
+        self.acted = False
+        """Whether the last `act` changed the membership or started a transfer."""
         self.last_included: dict[NodeId, int] = {}
         """The highest log index of a configuration this operator appended that names the node:
         only a committed configuration at a higher index can have removed it."""
 
     def bootstrap(self, cluster: Cluster) -> None:
         first = cluster.new_node()
-        cluster.initialize(first)
+        cluster.reinitialize(first)
         self.last_included[first.id] = 1
-        for _ in range(self.target - 1):
+        # At least three nodes: with a target of one or two voters, the rest are learners.
+        for _ in range(max(self.target, MIN_NODES) - 1):
             cluster.new_node()
 
-    def act(self, cluster: Cluster, random_ops: bool) -> None:
+    def act(self, cluster: Cluster, random_ops: bool) -> bool:
+        """Look at the cluster and maybe act; True if a change or transfer was accepted."""
+        self.acted = False
+        self._act(cluster, random_ops)
+        return self.acted
+
+    def _act(self, cluster: Cluster, random_ops: bool) -> None:
         leader = cluster.leader()
         if leader is None:
             self._maybe_reinitialize(cluster)
             return
+        if leader.id in cluster.paused:
+            return  # its admin requests would wait with its other inputs
         status = leader.core.status()
         membership = status.membership
         self._collect_leavers(cluster, status)
@@ -69,13 +84,20 @@ class Operator:
         self, cluster: Cluster, leader: SimNode, voters: list[int], learners: list[int]
     ) -> None:
         rng = self.rng
-        choice = rng.randrange(4)
-        if choice == 0 and len(learners) < MAX_LEARNERS:
+        choice = min(rng.randrange(6), 4)  # replacements twice as often as each other op
+        if choice == 4 and not learners and len(voters) > 1:
+            choice = 0  # a replacement needs a learner: add one first
+        if choice == 4 and learners and len(voters) > 1:
+            gone = voters[rng.randrange(len(voters))]
+            chosen = learners[rng.randrange(len(learners))]
+            kept = [v for v in voters if v != gone]
+            self._change(cluster, leader, "replace", [*kept, chosen], rng.random() < RETAIN_SHARE)
+        elif choice == 0 and len(learners) < MAX_LEARNERS:
             self._add_learner(cluster, leader, cluster.new_node().id)
         elif choice == 1 and learners and len(voters) < 5:
             chosen = learners[rng.randrange(len(learners))]
             self._change(cluster, leader, "promote", [*voters, chosen], retain=False)
-        elif choice == 2 and len(voters) > 2:
+        elif choice == 2 and len(voters) > 1:
             gone = voters[rng.randrange(len(voters))]
             retain = rng.random() < RETAIN_SHARE
             self._change(cluster, leader, "remove", [v for v in voters if v != gone], retain)
@@ -119,6 +141,7 @@ class Operator:
             cluster.record(leader.id, "operator", f"{label}: refused ({type(exc).__name__})")
             return
         cluster.record(leader.id, "operator", label)
+        self.acted = True
         status = leader.core.status()
         for node_id in status.membership.nodes:
             if self.last_included.get(node_id, 0) < status.membership_index:
@@ -127,14 +150,15 @@ class Operator:
     def _maybe_reinitialize(self, cluster: Cluster) -> None:
         """If the first node crashed before `initialize` was durable, the cluster is gone
         without a trace: initialize the same node again, as an operator retrying /admin/init
-        would. NB: initializing another node instead would found a second cluster whose
-        first entries clash with what the first node may have sent."""
+        would (a new cluster id: see `Cluster.reinitialize`). NB: initializing another node
+        instead would found a second cluster whose first entries clash with what the first
+        node may have sent."""
         first = cluster.nodes.get(min(cluster.storages, default=-1))
         if first is None or any(not s.boot_state().pristine for s in cluster.storages.values()):
             return
         if any(node.core.status().membership.nodes for node in cluster.nodes.values()):
             return
-        cluster.initialize(first)
+        cluster.reinitialize(first)
         self.last_included[first.id] = 1
 
     def _collect_leavers(self, cluster: Cluster, status: Any) -> None:

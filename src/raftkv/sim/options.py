@@ -56,6 +56,23 @@ class Faults:
     (0: always the compacted one, sent at once)."""
     copy_max: int = 0
     """Upper bound in ms of taking that copy: the message leaves this much later (0: at once)."""
+    pause: float = 0.0
+    """Probability per step that a live node is paused (SIGSTOP, a long GC): it neither ticks,
+    nor sends, nor learns that its disk finished, while what reaches it queues up; at resume
+    it drains one connection after another in a random order, before its first tick."""
+    pause_min: int = 200
+    pause_max: int = 3000
+    crash_writing: float = 0.0
+    """Probability per step that a leader with a write in flight crashes: the window between
+    sending entries and its own fsync of them (the crash loses the unsynced write). When the
+    leader's disk is idle, a share of these crashes hits another node's write in flight."""
+    slow_write: float = 0.0
+    """Share of writes that take far longer than `persist_max` (a stalled fsync)."""
+    slow_write_max: int = 0
+    """Upper bound in ms of a stalled fsync."""
+    fault_burst: float = 0.0
+    """Probability that a membership change or leadership transfer is followed at once by a
+    crash or a partition (changes under faults)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +105,9 @@ class SimOptions:
             f"snapshot<={f.snapshot_max} install<={f.install_max} "
             f"fresh_copy={f.fresh_copy:.2f} copy<={f.copy_max} "
             f"snapshot_every={self.snapshot_every} clients={w.clients} op_rate={w.op_rate:.2f} "
-            f"reads={w.read_ratio:.2f} keys={w.keys}"
+            f"reads={w.read_ratio:.2f} keys={w.keys} deadline={w.deadline_ms} pre_vote={c.pre_vote} "
+            f"check_quorum={c.check_quorum} pause={f.pause:.4f} crash_writing={f.crash_writing:.3f} "
+            f"slow_write={f.slow_write:.3f}<={f.slow_write_max} fault_burst={f.fault_burst:.2f}"
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -123,9 +142,10 @@ def derive_options(seed: int, steps: int, nodes: int | None = None) -> SimOption
     # Half the seeds elect on timeouts alone: contested elections (split votes) stay common.
     config = replace(config, campaign_on_leader_disconnect=rng.random() < 0.5)
     faults, sub_seeds = _draw_appended(rng, faults, sub_seeds)
+    config, faults, workload, few = _draw_swarm(rng, config, faults, workload, calm)
     return SimOptions(
         seed=seed,
-        nodes=drawn_nodes if nodes is None else nodes,
+        nodes=(few or drawn_nodes) if nodes is None else nodes,
         steps=steps,
         liveness_steps=max(1500, 40 * config.election_timeout_min // TICK_MS),
         config=config,
@@ -211,3 +231,64 @@ def _draw_snapshot_sends(rng: random.Random, faults: Faults) -> Faults:
         fresh_copy=rng.choice((0.0, 0.5, 1.0)),
         copy_max=rng.choice((0, 50, 500, 2000)),
     )
+
+
+FEW_VOTERS_SHARE = 0.3
+"""Share of seeds that target one or two voters (with learners) instead of three to five."""
+IMPATIENT_SHARE = 0.4
+"""Share of seeds whose clients give up after two election timeouts instead of six."""
+SWARM_ON = 0.6
+"""Swarm testing (Groce et al., "Swarm Testing", ISSTA 2012; FoundationDB, TigerBeetle's VOPR):
+each seed switches every fault kind on with this probability and draws its own rate, so some
+seeds run a few kinds hard instead of every seed running all of them thinly; a fault kind that
+masks another (crashes end pauses, partitions end reads) is often absent."""
+
+
+def _draw_swarm(
+    rng: random.Random, config: CoreConfig, faults: Faults, workload: Workload, calm: bool
+) -> tuple[CoreConfig, Faults, Workload, int]:
+    """The swarm draws, made after every earlier draw of a seed (so those keep their values).
+
+    Each seed keeps or drops each fault kind drawn before, and draws the newer kinds: pauses,
+    crashes aimed at a write in flight, stalled fsyncs, faults right after membership changes;
+    the core's optional protections (pre-vote, check-quorum) are off for a share of seeds,
+    since safety must not rest on them; a share of seeds reads much more, a share has
+    impatient clients; and a share runs one
+    or two voters (plus learners), where the leader is most of a quorum by itself. Returns
+    the voter count drawn here (0: keep the one drawn first).
+    """
+    on = [rng.random() < SWARM_ON for _ in range(6)]
+    faults = replace(
+        faults,
+        crash=faults.crash if on[0] else 0.0,
+        partition=faults.partition if on[1] else 0.0,
+        false_disconnect=faults.false_disconnect if on[2] else 0.0,
+    )
+    pause = rng.uniform(0.0005, 0.006) if on[3] and not calm else 0.0
+    crash_writing = rng.choice((0.0, 0.01, 0.03, 0.05)) if not calm else 0.0
+    slow_write = rng.choice((0.0, 0.02, 0.05, 0.1))
+    slow_write_max = rng.choice((150, 400, 1000))
+    fault_burst = rng.choice((0.3, 0.8)) if on[4] and not calm else 0.0
+    faults = replace(
+        faults,
+        pause=pause,
+        pause_max=rng.choice((800, 2000, 4000)),
+        crash_writing=crash_writing,
+        slow_write=slow_write,
+        slow_write_max=slow_write_max,
+        fault_burst=fault_burst,
+        membership=faults.membership * rng.choice((1.0, 3.0)) if on[5] else faults.membership,
+    )
+    config = replace(config, pre_vote=rng.random() < 0.7, check_quorum=rng.random() < 0.7)
+    if rng.random() < 0.3:
+        workload = replace(
+            workload,
+            op_rate=rng.uniform(0.3, 0.6),
+            read_ratio=rng.uniform(0.5, 0.8),
+        )
+    if rng.random() < IMPATIENT_SHARE:
+        # Impatient clients give up sooner and try another node: writes reach a new leader
+        # while the old one is paused or cut off, and reads can then see what they missed.
+        workload = replace(workload, deadline_ms=config.election_timeout_min * 2)
+    few = rng.choice((1, 1, 2)) if rng.random() < FEW_VOTERS_SHARE else 0
+    return config, faults, workload, few

@@ -29,6 +29,7 @@ Status = Literal["ok", "safety", "liveness", "linearizability", "error"]
 CONVERGENCE_CHECK_EVERY = 5
 STAT_KINDS = (
     "crash",
+    "pause",
     "start",
     "destroy",
     "partition",
@@ -110,8 +111,12 @@ class Simulation:
         cluster.tick()
         if safety_phase:
             self.faults.act(cluster)
-        if cluster.step_no % OPERATOR_EVERY == 0:
-            self.operator.act(cluster, random_ops=safety_phase)
+        if (
+            cluster.step_no % OPERATOR_EVERY == 0
+            and self.operator.act(cluster, random_ops=safety_phase)
+            and safety_phase
+        ):
+            self.faults.burst(cluster)
         cluster.clients.act(cluster.nodes, cluster.now, issue=safety_phase)
         cluster.process()
 
