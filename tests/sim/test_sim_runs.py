@@ -66,16 +66,14 @@ def test_crashes_tell_the_survivors_and_their_early_campaigns_stay_safe(hints: b
     assert (result.stats.get("disconnect", 0) > 0) is hints
 
 
-@pytest.mark.xfail(strict=True, reason="core liveness bug found by the swarm (issue 14 report)")
 def test_regression_a_leader_that_appended_a_configuration_without_itself_then_lost_it() -> None:
-    """Seed 100589 (`python -m raftkv.sim --seed 100589 --steps 2000`), a stuck cluster: leader 0
-    of the joint {0,2} & {1,2} (committed at 105) appended C_new {1,2} at 110 and entries up
-    to 113, then lost leadership before any of them reached another node. Node 0's latest
-    configuration leaves it out, so it never campaigns; nodes 1 and 2 (log at 108, still
-    joint) need a majority of {0,2}, and node 0 refuses them, its log being longer. No leader
-    ever again, after the network healed (liveness phase). Seed 100639 is the same with
-    {0,1} & {1}. Strict xfail: once the core lets such a node campaign (or otherwise unsticks
-    it), these pass and the mark must go."""
+    """Seed 100589 (`python -m raftkv.sim --seed 100589 --steps 2000`) was a stuck cluster:
+    leader 0 of the joint {0,2} & {1,2} (committed at 105) appended C_new {1,2} at 110 and
+    entries up to 113, then lost leadership before any of them reached another node. Node 0's
+    latest configuration left it out, so it never campaigned; nodes 1 and 2 (log at 108, still
+    joint) needed a majority of {0,2}, and node 0 refused them, its log being longer. Seed
+    100639 is the same with {0,1} & {1}. A voter of the committed configuration now campaigns
+    while a configuration without it is uncommitted (core/state.py `can_campaign`)."""
     for seed in (100589, 100639):
         result = run_seed(derive_options(seed, 2000))
         assert result.status == "ok", f"seed {seed}: {result.message}"

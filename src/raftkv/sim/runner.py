@@ -15,7 +15,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Literal
 
-from raftkv.core import InvariantViolation, Role
+from raftkv.core import InvariantViolation, MessageRejected, Role
 
 from .checkers import SafetyViolation
 from .cluster import Cluster, CoreFactory
@@ -195,6 +195,9 @@ def run_seed(
         status, checker, message = "safety", exc.checker, exc.message
     except InvariantViolation as exc:
         status, checker, message = "safety", "core-invariant", str(exc)
+    except MessageRejected as exc:
+        # Every message here comes from a real core: a refusal is a bug of its sender.
+        status, checker, message = "safety", "peer-message-refused", str(exc)
     except LivenessFailure as exc:
         status, checker, message = "liveness", "liveness", str(exc)
     except LinearizabilityFailure as exc:
