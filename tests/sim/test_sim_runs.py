@@ -66,14 +66,22 @@ def test_crashes_tell_the_survivors_and_their_early_campaigns_stay_safe(hints: b
     assert (result.stats.get("disconnect", 0) > 0) is hints
 
 
+def test_regression_replicas_are_compared_with_a_leader_that_applied_everything() -> None:
+    """Seed 104810: at the first convergence check the leader's own apply was held back by a
+    stalled fsync (218 of 220), and a follower at 220 was compared with it: "different data"."""
+    result = run_seed(derive_options(104810, 2000))
+    assert result.status == "ok", result.message
+
+
 def test_regression_a_leader_that_appended_a_configuration_without_itself_then_lost_it() -> None:
     """Seed 100589 (`python -m raftkv.sim --seed 100589 --steps 2000`) was a stuck cluster:
     leader 0 of the joint {0,2} & {1,2} (committed at 105) appended C_new {1,2} at 110 and
     entries up to 113, then lost leadership before any of them reached another node. Node 0's
     latest configuration left it out, so it never campaigned; nodes 1 and 2 (log at 108, still
     joint) needed a majority of {0,2}, and node 0 refused them, its log being longer. Seed
-    100639 is the same with {0,1} & {1}. A voter of the committed configuration now campaigns
-    while a configuration without it is uncommitted (core/state.py `can_campaign`)."""
-    for seed in (100589, 100639):
+    100639 is the same with {0,1} & {1} (and 104415, 104536, 105773, 107854, 108105, 109293,
+    109403 of a 10,000-seed run). A voter of the committed configuration now campaigns while a
+    configuration without it is uncommitted (core/state.py `can_campaign`)."""
+    for seed in (100589, 100639, 104415, 104536, 105773, 107854, 108105, 109293, 109403):
         result = run_seed(derive_options(seed, 2000))
         assert result.status == "ok", f"seed {seed}: {result.message}"

@@ -166,6 +166,10 @@ def pending_convergence(cluster: Cluster) -> str:
             f"the settled leader {leader.id} has committed up to {status.commit_index}, "
             f"but index {known} was applied before: committed entries were lost",
         )
+    if leader.applied != status.commit_index:
+        # NB: compare replicas with the leader's state only once it is complete (a stalled
+        # fsync holds back the leader's own apply).
+        return f"pending apply at leader {leader.id} ({leader.applied} of {status.commit_index})"
     for node_id in sorted(membership.nodes):
         node = cluster.nodes.get(node_id)
         if node is None:
