@@ -85,3 +85,11 @@ def test_regression_a_leader_that_appended_a_configuration_without_itself_then_l
     for seed in (100589, 100639, 104415, 104536, 105773, 107854, 108105, 109293, 109403):
         result = run_seed(derive_options(seed, 2000))
         assert result.status == "ok", f"seed {seed}: {result.message}"
+
+
+def test_regression_a_deposed_leader_is_not_the_settled_one() -> None:
+    """Seed 104883: leader 0 of term 19 resumed from a pause while the others were at term 20
+    with entry 51 committed; the convergence check took it for the settled leader and reported
+    committed entries lost. Only a leader of the newest term is settled."""
+    result = run_seed(derive_options(104883, 2000))
+    assert result.status == "ok", result.message

@@ -154,6 +154,11 @@ def pending_convergence(cluster: Cluster) -> str:
         return f"pending a single leader ({len(leaders)} leaders)"
     leader = leaders[0]
     status = leader.core.status()
+    newest = max(node.core.status().term for node in cluster.nodes.values())
+    if status.term < newest:
+        # A deposed leader that has not heard of the newer term yet (paused, or cut off with
+        # check-quorum off): not the settled leader.
+        return f"pending a leader of term {newest} (leader {leader.id} is at {status.term})"
     membership = status.membership
     if membership.joint or status.membership_index > status.commit_index:
         return "pending a committed, uniform configuration"
