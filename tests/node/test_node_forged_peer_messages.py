@@ -165,6 +165,9 @@ def test_a_sender_that_is_not_a_member_gets_no_answer_and_no_connection(cluster:
     watcher.join()
     listener.close()
     assert dialled == []
+    text = str(call(leader.addr, "GET", "/metrics")[1])
+    unaddressable = re.search(r"^raftkv_peer_messages_unaddressable_total (\S+)$", text, re.M)
+    assert unaddressable is not None and float(unaddressable[1]) >= 1
     assert rejected(leader)["unknown_sender"] > before.get("unknown_sender", 0)
     status, metrics = call(leader.addr, "GET", "/admin/metrics", token=TOKEN)
     assert "99" not in metrics["Ok"]["peers_up"]  # type: ignore[index]

@@ -109,6 +109,11 @@ class _DriverCollector(Collector):
         for reason, count in sorted(driver.rejections.counts.items()):
             rejected.add_metric([reason], count)
         yield rejected
+        yield CounterMetricFamily(
+            "raftkv_peer_messages_unaddressable",
+            "Messages dropped because their addressee is neither a member nor a configured peer",
+            value=driver.transport.unaddressable_messages,
+        )
         for name, value in driver.store.stats.items():
             yield CounterMetricFamily(
                 f"raftkv_store_{name}", f"Storage counter {name}", value=value
