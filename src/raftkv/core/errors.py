@@ -63,8 +63,9 @@ class Compacted(RaftKVError):
 
 
 class MessageRejected(RaftKVError):
-    """A peer's message no correct peer sends (see `peer_input`); nothing was changed.
-    `reason` is a short label (metrics count by it)."""
+    """A peer's message refused before it changed anything: by the core, as no correct peer
+    sends it (see `peer_input`), or by the runtime at its door. `reason` is a short label
+    (metrics count by it)."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(f"{reason}: {message}")

@@ -28,6 +28,7 @@ from raftkv.core import (
     AppendResponse,
     EntryKind,
     Message,
+    MessageRejected,
     ReadIndexRequest,
     ReadIndexResponse,
     SnapshotRequest,
@@ -64,14 +65,6 @@ STREAM_HEARTBEAT_S = 10.0
 STREAMS_KEY = web.AppKey("raftkv_peer_streams", set[web.WebSocketResponse])
 CLOSE_MISADDRESSED = 4409
 """WebSocket close code (application range) for a frame failing `check_envelope`."""
-
-
-class PeerRefusal(Exception):
-    """A peer message refused at the boundary (counted; the core never sees it)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 SNAPSHOT_IDLE_S = 300.0
@@ -115,10 +108,10 @@ class SnapshotReceiver:
         self._members = members
         self._partial: dict[int, _Transfer] = {}
 
-    def _refuse(self, env: PeerEnvelope, reason: str, message: str) -> PeerRefusal:
+    def _refuse(self, env: PeerEnvelope, reason: str, message: str) -> MessageRejected:
         self._drop(env.frm)
         self._rejections.refused(reason, env.frm, message)
-        return PeerRefusal(reason, message)
+        return MessageRejected(reason, message)
 
     def _admit(self, env: PeerEnvelope, msg: SnapshotRequest) -> None:
         """Checks before a transfer's first byte is written."""
@@ -244,8 +237,8 @@ async def raft_message(request: web.Request) -> web.Response:
             if assembled is None:
                 return web.Response(status=200)
             msg = assembled
-    except PeerRefusal as refusal:
-        raise bad_request(f"peer message refused ({refusal.reason}): {refusal}") from refusal
+    except MessageRejected as refusal:
+        raise bad_request(f"peer message refused: {refusal}") from refusal
     ctx.driver.step(msg)
     return web.Response(status=200)
 
@@ -266,7 +259,7 @@ def accept_envelope(ctx: NodeContext, env: PeerEnvelope) -> Message:
     reason = _refusal(peers, env, msg)
     if reason is not None:
         ctx.driver.rejections.refused(reason[0], env.frm, f"{reason[1]}: {msg.describe()}")
-        raise PeerRefusal(*reason)
+        raise MessageRejected(*reason)
     if isinstance(msg, AppendRequest | SnapshotRequest):
         peers.heard_from(env.frm, env.from_addr)
     return msg
@@ -357,7 +350,7 @@ def _frame_messages(ctx: NodeContext, data: bytes) -> list[Message]:
     for env in envelopes:
         try:
             accepted.append(accept_envelope(ctx, env))
-        except PeerRefusal:
+        except MessageRejected:
             continue  # counted; the stream's other messages are the peer's own business
     return accepted
 
